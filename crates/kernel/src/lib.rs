@@ -1,0 +1,35 @@
+//! The event-sourcing kernel every Tenure service stands on.
+//!
+//! - [`aggregate`]: the pure domain model — `decide(state, command) -> events`,
+//!   `evolve(state, event)` — and how events are encoded and upcast.
+//! - [`store`]: the PostgreSQL event store — appends guarded by the expected
+//!   version, loads from the latest snapshot, and a global reader in commit
+//!   order that never skips an event ([`store::global`]).
+//! - [`repository`]: load → decide → append in one transaction, with inline
+//!   projections, idempotent request ids and retries on conflict.
+//! - [`projection`]: read models updated in the append transaction, and their
+//!   rebuild from the events.
+//! - [`relay`]: the outbox relay that moves committed events to NATS JetStream.
+//! - [`consumer`]: durable JetStream consumers applying batches exactly once
+//!   (inbox) with a dead-letter table for poison messages.
+//!
+//! The kernel knows no gRPC and no service: services bring their aggregates,
+//! projections and message handlers.
+
+pub mod aggregate;
+pub mod consumer;
+pub mod error;
+pub mod event;
+pub mod metadata;
+pub mod projection;
+pub mod relay;
+pub mod repository;
+pub mod store;
+
+pub use aggregate::{Aggregate, CodecError, DomainEvent, EventData};
+pub use error::{AppendError, CommandError, StoreError};
+pub use event::{GlobalPosition, Recorded};
+pub use metadata::{CommandContext, EventMetadata};
+pub use projection::InlineProjection;
+pub use repository::{Executed, Loaded, Repository};
+pub use store::{EventStore, StoreSettings};

@@ -1,0 +1,286 @@
+//! The command path: load → decide → append, with the aggregate's inline
+//! projections, snapshots and request log in the same transaction.
+
+use std::sync::Arc;
+
+use sqlx::{PgConnection, Postgres, Transaction};
+use tracing::instrument;
+use uuid::Uuid;
+
+use crate::aggregate::{Aggregate, DomainEvent};
+use crate::error::{AppendError, CommandError, StoreError};
+use crate::event::Recorded;
+use crate::metadata::CommandContext;
+use crate::projection::InlineProjection;
+use crate::store::{EventStore, PreviousOutcome};
+
+/// How often a command is decided again when another append won the race and
+/// the client did not ask for a specific version.
+const DEFAULT_ATTEMPTS: usize = 5;
+
+/// An aggregate's state as loaded, with what it cost.
+#[derive(Debug, Clone)]
+pub struct Loaded<A> {
+    pub state: A,
+    /// The stream's version: the number of events in it (0: no such stream).
+    pub version: i64,
+    /// The version of the snapshot the load started from, if any.
+    pub snapshot_version: Option<i64>,
+    /// How many events were read and applied after the snapshot.
+    pub events_replayed: usize,
+}
+
+/// What a command did.
+#[derive(Debug, Clone)]
+pub struct Executed<A: Aggregate> {
+    pub stream_id: Uuid,
+    /// The stream's version after the command.
+    pub version: i64,
+    /// The events this execution appended: empty when nothing changed or when
+    /// the request id was seen before.
+    pub events: Vec<Recorded<A::Event>>,
+    /// True when the request id had been executed before and nothing was appended now.
+    pub replayed: bool,
+}
+
+/// Loads, decides and appends for one aggregate type.
+pub struct Repository<A: Aggregate> {
+    store: EventStore,
+    projections: Vec<Arc<dyn InlineProjection<A::Event>>>,
+    attempts: usize,
+}
+
+impl<A: Aggregate> Clone for Repository<A> {
+    fn clone(&self) -> Self {
+        Self {
+            store: self.store.clone(),
+            projections: self.projections.clone(),
+            attempts: self.attempts,
+        }
+    }
+}
+
+impl<A: Aggregate> Repository<A> {
+    pub fn new(store: EventStore) -> Self {
+        Self { store, projections: Vec::new(), attempts: DEFAULT_ATTEMPTS }
+    }
+
+    /// Adds a read model that is updated in every append transaction.
+    pub fn with_projection(mut self, projection: Arc<dyn InlineProjection<A::Event>>) -> Self {
+        self.projections.push(projection);
+        self
+    }
+
+    pub fn store(&self) -> &EventStore {
+        &self.store
+    }
+
+    pub fn projections(&self) -> &[Arc<dyn InlineProjection<A::Event>>] {
+        &self.projections
+    }
+
+    /// The current state of a stream, from its latest snapshot.
+    pub async fn load(&self, tenant_id: Uuid, stream_id: Uuid) -> Result<Loaded<A>, StoreError> {
+        let mut conn = self.store.pool().acquire().await?;
+        self.load_with(&mut conn, tenant_id, stream_id).await
+    }
+
+    /// Like [`Self::load`], on the caller's connection or transaction.
+    pub async fn load_with(&self, conn: &mut PgConnection, tenant_id: Uuid, stream_id: Uuid) -> Result<Loaded<A>, StoreError> {
+        let raw = self.store.load_raw(conn, tenant_id, stream_id, A::SNAPSHOT_VERSION).await?;
+        let (mut state, snapshot_version) = match raw.snapshot {
+            Some((version, bytes)) => {
+                let state: A = serde_json::from_slice(&bytes)
+                    .map_err(|source| StoreError::Snapshot { stream_id, source })?;
+                (state, Some(version))
+            }
+            None => (A::default(), None),
+        };
+        let mut version = snapshot_version.unwrap_or(0);
+        let events_replayed = raw.events.len();
+        for (event_version, data) in raw.events {
+            let event = A::Event::from_stored(data)
+                .map_err(|source| StoreError::Codec { stream_id, version: event_version, source })?;
+            state.evolve(&event);
+            version = event_version;
+        }
+        Ok(Loaded { state, version, snapshot_version, events_replayed })
+    }
+
+    /// Executes `command` on a stream in a transaction of its own.
+    ///
+    /// Without an expected version a lost race is decided again on the fresh
+    /// state; with one, the client's stale view is a [`CommandError::Conflict`].
+    #[instrument(skip_all, fields(stream_type = A::STREAM_TYPE, %stream_id))]
+    pub async fn execute(
+        &self,
+        ctx: &CommandContext,
+        stream_id: Uuid,
+        command: &A::Command,
+    ) -> Result<Executed<A>, CommandError<A::Rejection>> {
+        if let Some(previous) = self.previous_outcome(ctx, stream_id).await? {
+            return Ok(previous);
+        }
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut tx = self.store.begin().await?;
+            let outcome = self.decide_and_append(&mut tx, ctx, stream_id, command).await;
+            match outcome {
+                Ok(executed) => {
+                    tx.commit().await?;
+                    if !executed.events.is_empty() {
+                        self.store.signal().appended();
+                    }
+                    return Ok(executed);
+                }
+                Err(Attempt::Lost { expected }) => {
+                    tx.rollback().await?;
+                    if ctx.expected_version.is_none() && attempt < self.attempts {
+                        continue;
+                    }
+                    let actual = self.load(ctx.tenant_id(), stream_id).await?.version;
+                    return Err(CommandError::Conflict { stream_id, expected, actual });
+                }
+                Err(Attempt::DuplicateRequest) => {
+                    tx.rollback().await?;
+                    return match self.previous_outcome(ctx, stream_id).await? {
+                        Some(previous) => Ok(previous),
+                        None => Err(CommandError::Store(StoreError::Database(sqlx::Error::RowNotFound))),
+                    };
+                }
+                Err(Attempt::Failed(error)) => return Err(error),
+            }
+        }
+    }
+
+    /// Executes `command` inside the caller's transaction (one that came from
+    /// [`EventStore::begin`]), as reactions do: the effect commits or rolls
+    /// back with the caller's other work. Lost races are retried in a savepoint.
+    pub async fn execute_in(
+        &self,
+        tx: &mut Transaction<'static, Postgres>,
+        ctx: &CommandContext,
+        stream_id: Uuid,
+        command: &A::Command,
+    ) -> Result<Executed<A>, CommandError<A::Rejection>> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut savepoint = sqlx::Connection::begin(&mut **tx).await?;
+            match self.decide_and_append(&mut savepoint, ctx, stream_id, command).await {
+                Ok(executed) => {
+                    savepoint.commit().await?;
+                    return Ok(executed);
+                }
+                Err(Attempt::Lost { expected }) if attempt < self.attempts && ctx.expected_version.is_none() => {
+                    savepoint.rollback().await?;
+                    let _ = expected;
+                }
+                Err(Attempt::Lost { expected }) => {
+                    savepoint.rollback().await?;
+                    let actual = self.load_with(tx, ctx.tenant_id(), stream_id).await?.version;
+                    return Err(CommandError::Conflict { stream_id, expected, actual });
+                }
+                Err(Attempt::DuplicateRequest) => {
+                    savepoint.rollback().await?;
+                    let request_id = ctx.request_id.clone().unwrap_or_default();
+                    return Err(CommandError::RequestReused { request_id });
+                }
+                Err(Attempt::Failed(error)) => {
+                    savepoint.rollback().await.ok();
+                    return Err(error);
+                }
+            }
+        }
+    }
+
+    /// One attempt: load in the transaction, decide, append, project, log, snapshot.
+    async fn decide_and_append(
+        &self,
+        conn: &mut PgConnection,
+        ctx: &CommandContext,
+        stream_id: Uuid,
+        command: &A::Command,
+    ) -> Result<Executed<A>, Attempt<A::Rejection>> {
+        let tenant_id = ctx.tenant_id();
+        let loaded = self.load_with(conn, tenant_id, stream_id).await.map_err(failed)?;
+        if let Some(expected) = ctx.expected_version
+            && expected != loaded.version
+        {
+            return Err(Attempt::Failed(CommandError::Conflict { stream_id, expected, actual: loaded.version }));
+        }
+        let events = loaded.state.decide(command).map_err(|r| Attempt::Failed(CommandError::Rejected(r)))?;
+        if events.is_empty() {
+            return Ok(Executed { stream_id, version: loaded.version, events: Vec::new(), replayed: false });
+        }
+        let mut state = loaded.state;
+        for event in &events {
+            state.evolve(event);
+        }
+        let version = loaded.version + events.len() as i64;
+
+        let recorded = self
+            .store
+            .append(conn, A::STREAM_TYPE, stream_id, loaded.version, &ctx.metadata, &events)
+            .await
+            .map_err(Attempt::from)?;
+        for projection in &self.projections {
+            projection.apply(conn, &recorded).await.map_err(|e| Attempt::from(AppendError::from(e)))?;
+        }
+        if let Some(request_id) = &ctx.request_id {
+            let outcome = PreviousOutcome { stream_id, version };
+            self.store
+                .record_request(conn, tenant_id, request_id, outcome)
+                .await
+                .map_err(Attempt::from)?;
+        }
+        let every = self.store.settings().snapshot_every.max(1);
+        if loaded.version / every != version / every {
+            let bytes = serde_json::to_vec(&state).map_err(|source| failed(StoreError::Snapshot { stream_id, source }))?;
+            self.store
+                .save_snapshot(conn, tenant_id, A::STREAM_TYPE, stream_id, A::SNAPSHOT_VERSION, version, &bytes)
+                .await
+                .map_err(failed)?;
+        }
+        Ok(Executed { stream_id, version, events: recorded, replayed: false })
+    }
+
+    /// The first outcome of the context's request id, if it ran before.
+    async fn previous_outcome(
+        &self,
+        ctx: &CommandContext,
+        stream_id: Uuid,
+    ) -> Result<Option<Executed<A>>, CommandError<A::Rejection>> {
+        let Some(request_id) = &ctx.request_id else { return Ok(None) };
+        let Some(previous) = self.store.find_request(ctx.tenant_id(), request_id).await? else {
+            return Ok(None);
+        };
+        if previous.stream_id != stream_id {
+            return Err(CommandError::RequestReused { request_id: request_id.clone() });
+        }
+        Ok(Some(Executed { stream_id, version: previous.version, events: Vec::new(), replayed: true }))
+    }
+}
+
+/// The outcome of one attempt, before the retry policy is applied.
+enum Attempt<R: std::error::Error + 'static> {
+    Lost { expected: i64 },
+    DuplicateRequest,
+    Failed(CommandError<R>),
+}
+
+fn failed<R: std::error::Error + 'static>(error: StoreError) -> Attempt<R> {
+    Attempt::Failed(CommandError::Store(error))
+}
+
+impl<R: std::error::Error + 'static> From<AppendError> for Attempt<R> {
+    fn from(error: AppendError) -> Self {
+        match error {
+            AppendError::Conflict { expected, .. } => Attempt::Lost { expected },
+            AppendError::DuplicateRequest { .. } => Attempt::DuplicateRequest,
+            AppendError::Constraint { constraint, .. } => Attempt::Failed(CommandError::Constraint { constraint }),
+            AppendError::Store(error) => Attempt::Failed(CommandError::Store(error)),
+        }
+    }
+}

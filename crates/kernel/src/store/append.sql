@@ -1,0 +1,16 @@
+-- One statement writes the events and queues them for the relay.
+-- A concurrent append of the same version fails on events_pkey.
+WITH appended AS (
+    INSERT INTO events (event_id, tenant_id, stream_type, stream_id, version, event_type,
+                        schema_version, payload, actor, correlation_id, causation_id, traceparent)
+    SELECT e.event_id, $1, $2, $3, $4 + e.ordinal, e.event_type, e.schema_version, e.payload,
+           $5, $6, $7, $8
+    FROM unnest($9::uuid[], $10::text[], $11::int[], $12::bytea[])
+         WITH ORDINALITY AS e(event_id, event_type, schema_version, payload, ordinal)
+    ORDER BY e.ordinal
+    RETURNING stream_id, version, position, tx_id, recorded_at
+), queued AS (
+    INSERT INTO outbox (tenant_id, stream_id, version)
+    SELECT $1, stream_id, version FROM appended ORDER BY version
+)
+SELECT version, position, tx_id::text::bigint AS tx_id, recorded_at FROM appended ORDER BY version
