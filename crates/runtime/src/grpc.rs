@@ -1,0 +1,63 @@
+//! Serving a service's gRPC routes, with health checking and reflection.
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tonic::service::Routes;
+use tonic::transport::Server;
+use tonic::transport::server::TcpIncoming;
+use tonic_health::ServingStatus;
+use tracing::info;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("the reflection service cannot read the descriptor set")]
+    Reflection(#[from] tonic_reflection::server::Error),
+    #[error("the gRPC server failed")]
+    Transport(#[from] tonic::transport::Error),
+}
+
+/// What to serve besides the service's own routes.
+#[derive(Debug, Clone, Copy)]
+pub struct ServeOptions {
+    /// The encoded `FileDescriptorSet` of the service's protos, for reflection.
+    pub descriptor_set: &'static [u8],
+    /// Fully qualified service names reported as SERVING by the health service.
+    pub services: &'static [&'static str],
+}
+
+/// Serves `routes` plus `grpc.health.v1.Health` and server reflection on
+/// `listener` until `shutdown`; in-flight calls finish first.
+pub async fn serve(
+    listener: TcpListener,
+    routes: Routes,
+    options: ServeOptions,
+    shutdown: CancellationToken,
+) -> Result<(), ServeError> {
+    let (reporter, health) = tonic_health::server::health_reporter();
+    for service in options.services {
+        reporter.set_service_status(*service, ServingStatus::Serving).await;
+    }
+    let reflection_v1 = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(options.descriptor_set)
+        .build_v1()?;
+    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(options.descriptor_set)
+        .build_v1alpha()?;
+
+    let address = listener.local_addr().ok();
+    info!(address = ?address, services = ?options.services, "gRPC serving");
+    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+    Server::builder()
+        .add_routes(routes)
+        .add_service(health)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        .serve_with_incoming_shutdown(incoming, async move {
+            shutdown.cancelled().await;
+            for service in options.services {
+                reporter.set_service_status(*service, ServingStatus::NotServing).await;
+            }
+        })
+        .await?;
+    Ok(())
+}
