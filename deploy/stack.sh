@@ -281,11 +281,21 @@ cmd_status() {
 }
 
 # `test`: infra, then every test of the workspace; fails when a test fails.
+# Everything CI checks: formatting, lints, every test against the real
+# servers, and the benchmarks in smoke mode (tiny sizes, nothing timed).
+# One dev-profile build serves the tests and the smoke run.
 cmd_test() {
     cmd_infra
-    say "cargo test --workspace --all-targets"
     cd "$ROOT"
-    CARGO_TERM_COLOR=never cargo test --workspace --all-targets
+    export CARGO_TERM_COLOR=never
+    say "cargo fmt --all -- --check"
+    cargo fmt --all -- --check
+    say "cargo clippy --workspace --all-targets -- -D warnings"
+    cargo clippy --workspace --all-targets -- -D warnings
+    say "cargo test --workspace --all-targets"
+    cargo test --workspace --all-targets
+    say "cargo run -p tenure-bench -- all --smoke"
+    cargo run -p tenure-bench -- all --smoke --out target/bench-smoke.json
 }
 
 # Prints the usage (the comment at the top of this file).

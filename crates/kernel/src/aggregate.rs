@@ -7,7 +7,9 @@ use serde::{Serialize, de::DeserializeOwned};
 ///
 /// `decide` and `evolve` are pure and synchronous: facts that need I/O are put
 /// into the command before it reaches the aggregate.
-pub trait Aggregate: Default + Clone + Send + Sync + Serialize + DeserializeOwned + 'static {
+pub trait Aggregate:
+    Default + Clone + Send + Sync + Serialize + DeserializeOwned + 'static
+{
     /// The kind of stream, e.g. `"employee"`; stored with every event.
     const STREAM_TYPE: &'static str;
     /// Bumped whenever the state's serialized shape changes: older snapshots
@@ -70,8 +72,13 @@ pub trait DomainEvent: Clone + Send + Sync + Sized + 'static {
 pub enum CodecError {
     #[error("unknown event type {event_type:?}")]
     UnknownType { event_type: String },
-    #[error("event {event_type:?} has schema version {schema_version}, which this code cannot read")]
-    UnknownVersion { event_type: String, schema_version: i32 },
+    #[error(
+        "event {event_type:?} has schema version {schema_version}, which this code cannot read"
+    )]
+    UnknownVersion {
+        event_type: String,
+        schema_version: i32,
+    },
     #[error("event {event_type:?} has a malformed payload: {reason}")]
     Malformed { event_type: String, reason: String },
 }

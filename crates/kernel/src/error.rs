@@ -55,10 +55,15 @@ impl From<sqlx::Error> for AppendError {
 fn classify(error: sqlx::Error) -> AppendError {
     let constraint = error
         .as_database_error()
-        .filter(|db| db.is_unique_violation() || db.is_check_violation() || db.is_foreign_key_violation())
+        .filter(|db| {
+            db.is_unique_violation() || db.is_check_violation() || db.is_foreign_key_violation()
+        })
         .and_then(|db| db.constraint().map(str::to_owned));
     match constraint {
-        Some(constraint) => AppendError::Constraint { constraint, source: error },
+        Some(constraint) => AppendError::Constraint {
+            constraint,
+            source: error,
+        },
         None => AppendError::Store(StoreError::Database(error)),
     }
 }
@@ -72,7 +77,11 @@ pub enum CommandError<R: std::error::Error + 'static> {
     /// The stream is not at the version the client expected, or stayed
     /// contended through every retry.
     #[error("stream {stream_id} is at version {actual}, not the expected {expected}")]
-    Conflict { stream_id: Uuid, expected: i64, actual: i64 },
+    Conflict {
+        stream_id: Uuid,
+        expected: i64,
+        actual: i64,
+    },
     /// A constraint of a read model refused the change (e.g. a unique email).
     #[error("constraint {constraint} refused the change")]
     Constraint { constraint: String },

@@ -18,7 +18,10 @@ pub struct GlobalPosition {
 
 impl GlobalPosition {
     /// Before the first event.
-    pub const START: GlobalPosition = GlobalPosition { tx_id: 0, position: 0 };
+    pub const START: GlobalPosition = GlobalPosition {
+        tx_id: 0,
+        position: 0,
+    };
 }
 
 impl std::fmt::Display for GlobalPosition {
@@ -53,5 +56,29 @@ impl<E> Recorded<E> {
             metadata: self.metadata,
             event: f(self.event),
         }
+    }
+
+    /// The same record around another representation, or the conversion's error.
+    pub fn try_map<F, Err>(self, f: impl FnOnce(E) -> Result<F, Err>) -> Result<Recorded<F>, Err> {
+        let Recorded {
+            event_id,
+            global,
+            stream_type,
+            stream_id,
+            version,
+            recorded_at,
+            metadata,
+            event,
+        } = self;
+        Ok(Recorded {
+            event_id,
+            global,
+            stream_type,
+            stream_id,
+            version,
+            recorded_at,
+            metadata,
+            event: f(event)?,
+        })
     }
 }

@@ -21,12 +21,17 @@ pub trait InlineProjection<E>: Send + Sync + 'static {
     fn tables(&self) -> &'static [&'static str];
 
     /// Applies newly appended events, in version order, in the append transaction.
-    async fn apply(&self, conn: &mut PgConnection, events: &[Recorded<E>]) -> Result<(), sqlx::Error>;
+    async fn apply(
+        &self,
+        conn: &mut PgConnection,
+        events: &[Recorded<E>],
+    ) -> Result<(), sqlx::Error>;
 
     /// Empties the read model before a rebuild.
     async fn reset(&self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
         for table in self.tables() {
-            conn.execute(format!("DELETE FROM {table}").as_str()).await?;
+            conn.execute(format!("DELETE FROM {table}").as_str())
+                .await?;
         }
         Ok(())
     }
@@ -55,7 +60,8 @@ pub async fn rebuild<A: Aggregate>(
     let started = Instant::now();
     let mut tx = store.pool().begin().await?;
     let tables = projection.tables().join(", ");
-    tx.execute(format!("LOCK TABLE {tables} IN EXCLUSIVE MODE").as_str()).await?;
+    tx.execute(format!("LOCK TABLE {tables} IN EXCLUSIVE MODE").as_str())
+        .await?;
     projection.reset(&mut tx).await?;
     let horizon = store.horizon(&mut tx).await?;
 
@@ -72,10 +78,13 @@ pub async fn rebuild<A: Aggregate>(
             .into_iter()
             .map(|record| {
                 let (stream_id, version) = (record.stream_id, record.version);
-                let data = record.event.clone();
-                A::Event::from_stored(data)
-                    .map(|event| record.map(|_| event))
-                    .map_err(|source| StoreError::Codec { stream_id, version, source })
+                record
+                    .try_map(A::Event::from_stored)
+                    .map_err(|source| StoreError::Codec {
+                        stream_id,
+                        version,
+                        source,
+                    })
             })
             .collect::<Result<Vec<_>, _>>()?;
         events += decoded.len() as u64;
@@ -87,7 +96,10 @@ pub async fn rebuild<A: Aggregate>(
         }
     }
     tx.commit().await?;
-    Ok(RebuildReport { events, elapsed: started.elapsed() })
+    Ok(RebuildReport {
+        events,
+        elapsed: started.elapsed(),
+    })
 }
 
 /// Consecutive runs of events of the same stream, as appends hand them over.

@@ -12,7 +12,7 @@ use crate::error::{AppendError, CommandError, StoreError};
 use crate::event::Recorded;
 use crate::metadata::CommandContext;
 use crate::projection::InlineProjection;
-use crate::store::{EventStore, PreviousOutcome};
+use crate::store::{EventStore, PreviousOutcome, Snapshot};
 
 /// How often a command is decided again when another append won the race and
 /// the client did not ask for a specific version.
@@ -62,7 +62,11 @@ impl<A: Aggregate> Clone for Repository<A> {
 
 impl<A: Aggregate> Repository<A> {
     pub fn new(store: EventStore) -> Self {
-        Self { store, projections: Vec::new(), attempts: DEFAULT_ATTEMPTS }
+        Self {
+            store,
+            projections: Vec::new(),
+            attempts: DEFAULT_ATTEMPTS,
+        }
     }
 
     /// Adds a read model that is updated in every append transaction.
@@ -86,8 +90,16 @@ impl<A: Aggregate> Repository<A> {
     }
 
     /// Like [`Self::load`], on the caller's connection or transaction.
-    pub async fn load_with(&self, conn: &mut PgConnection, tenant_id: Uuid, stream_id: Uuid) -> Result<Loaded<A>, StoreError> {
-        let raw = self.store.load_raw(conn, tenant_id, stream_id, A::SNAPSHOT_VERSION).await?;
+    pub async fn load_with(
+        &self,
+        conn: &mut PgConnection,
+        tenant_id: Uuid,
+        stream_id: Uuid,
+    ) -> Result<Loaded<A>, StoreError> {
+        let raw = self
+            .store
+            .load_raw(conn, tenant_id, stream_id, A::SNAPSHOT_VERSION)
+            .await?;
         let (mut state, snapshot_version) = match raw.snapshot {
             Some((version, bytes)) => {
                 let state: A = serde_json::from_slice(&bytes)
@@ -99,12 +111,20 @@ impl<A: Aggregate> Repository<A> {
         let mut version = snapshot_version.unwrap_or(0);
         let events_replayed = raw.events.len();
         for (event_version, data) in raw.events {
-            let event = A::Event::from_stored(data)
-                .map_err(|source| StoreError::Codec { stream_id, version: event_version, source })?;
+            let event = A::Event::from_stored(data).map_err(|source| StoreError::Codec {
+                stream_id,
+                version: event_version,
+                source,
+            })?;
             state.evolve(&event);
             version = event_version;
         }
-        Ok(Loaded { state, version, snapshot_version, events_replayed })
+        Ok(Loaded {
+            state,
+            version,
+            snapshot_version,
+            events_replayed,
+        })
     }
 
     /// Executes `command` on a stream in a transaction of its own.
@@ -125,7 +145,9 @@ impl<A: Aggregate> Repository<A> {
         loop {
             attempt += 1;
             let mut tx = self.store.begin().await?;
-            let outcome = self.decide_and_append(&mut tx, ctx, stream_id, command).await;
+            let outcome = self
+                .decide_and_append(&mut tx, ctx, stream_id, command)
+                .await;
             match outcome {
                 Ok(executed) => {
                     tx.commit().await?;
@@ -140,13 +162,19 @@ impl<A: Aggregate> Repository<A> {
                         continue;
                     }
                     let actual = self.load(ctx.tenant_id(), stream_id).await?.version;
-                    return Err(CommandError::Conflict { stream_id, expected, actual });
+                    return Err(CommandError::Conflict {
+                        stream_id,
+                        expected,
+                        actual,
+                    });
                 }
                 Err(Attempt::DuplicateRequest) => {
                     tx.rollback().await?;
                     return match self.previous_outcome(ctx, stream_id).await? {
                         Some(previous) => Ok(previous),
-                        None => Err(CommandError::Store(StoreError::Database(sqlx::Error::RowNotFound))),
+                        None => Err(CommandError::Store(StoreError::Database(
+                            sqlx::Error::RowNotFound,
+                        ))),
                     };
                 }
                 Err(Attempt::Failed(error)) => return Err(error),
@@ -168,19 +196,30 @@ impl<A: Aggregate> Repository<A> {
         loop {
             attempt += 1;
             let mut savepoint = sqlx::Connection::begin(&mut **tx).await?;
-            match self.decide_and_append(&mut savepoint, ctx, stream_id, command).await {
+            match self
+                .decide_and_append(&mut savepoint, ctx, stream_id, command)
+                .await
+            {
                 Ok(executed) => {
                     savepoint.commit().await?;
                     return Ok(executed);
                 }
-                Err(Attempt::Lost { expected }) if attempt < self.attempts && ctx.expected_version.is_none() => {
+                Err(Attempt::Lost { .. })
+                    if attempt < self.attempts && ctx.expected_version.is_none() =>
+                {
                     savepoint.rollback().await?;
-                    let _ = expected;
                 }
                 Err(Attempt::Lost { expected }) => {
                     savepoint.rollback().await?;
-                    let actual = self.load_with(tx, ctx.tenant_id(), stream_id).await?.version;
-                    return Err(CommandError::Conflict { stream_id, expected, actual });
+                    let actual = self
+                        .load_with(tx, ctx.tenant_id(), stream_id)
+                        .await?
+                        .version;
+                    return Err(CommandError::Conflict {
+                        stream_id,
+                        expected,
+                        actual,
+                    });
                 }
                 Err(Attempt::DuplicateRequest) => {
                     savepoint.rollback().await?;
@@ -204,15 +243,30 @@ impl<A: Aggregate> Repository<A> {
         command: &A::Command,
     ) -> Result<Executed<A>, Attempt<A::Rejection>> {
         let tenant_id = ctx.tenant_id();
-        let loaded = self.load_with(conn, tenant_id, stream_id).await.map_err(failed)?;
+        let loaded = self
+            .load_with(conn, tenant_id, stream_id)
+            .await
+            .map_err(failed)?;
         if let Some(expected) = ctx.expected_version
             && expected != loaded.version
         {
-            return Err(Attempt::Failed(CommandError::Conflict { stream_id, expected, actual: loaded.version }));
+            return Err(Attempt::Failed(CommandError::Conflict {
+                stream_id,
+                expected,
+                actual: loaded.version,
+            }));
         }
-        let events = loaded.state.decide(command).map_err(|r| Attempt::Failed(CommandError::Rejected(r)))?;
+        let events = loaded
+            .state
+            .decide(command)
+            .map_err(|r| Attempt::Failed(CommandError::Rejected(r)))?;
         if events.is_empty() {
-            return Ok(Executed { stream_id, version: loaded.version, events: Vec::new(), replayed: false });
+            return Ok(Executed {
+                stream_id,
+                version: loaded.version,
+                events: Vec::new(),
+                replayed: false,
+            });
         }
         let mut state = loaded.state;
         for event in &events {
@@ -222,11 +276,21 @@ impl<A: Aggregate> Repository<A> {
 
         let recorded = self
             .store
-            .append(conn, A::STREAM_TYPE, stream_id, loaded.version, &ctx.metadata, &events)
+            .append(
+                conn,
+                A::STREAM_TYPE,
+                stream_id,
+                loaded.version,
+                &ctx.metadata,
+                &events,
+            )
             .await
             .map_err(Attempt::from)?;
         for projection in &self.projections {
-            projection.apply(conn, &recorded).await.map_err(|e| Attempt::from(AppendError::from(e)))?;
+            projection
+                .apply(conn, &recorded)
+                .await
+                .map_err(|e| Attempt::from(AppendError::from(e)))?;
         }
         if let Some(request_id) = &ctx.request_id {
             let outcome = PreviousOutcome { stream_id, version };
@@ -237,13 +301,27 @@ impl<A: Aggregate> Repository<A> {
         }
         let every = self.store.settings().snapshot_every.max(1);
         if loaded.version / every != version / every {
-            let bytes = serde_json::to_vec(&state).map_err(|source| failed(StoreError::Snapshot { stream_id, source }))?;
+            let bytes = serde_json::to_vec(&state)
+                .map_err(|source| failed(StoreError::Snapshot { stream_id, source }))?;
+            let snapshot = Snapshot {
+                tenant_id,
+                stream_type: A::STREAM_TYPE,
+                stream_id,
+                snapshot_version: A::SNAPSHOT_VERSION,
+                version,
+                state: &bytes,
+            };
             self.store
-                .save_snapshot(conn, tenant_id, A::STREAM_TYPE, stream_id, A::SNAPSHOT_VERSION, version, &bytes)
+                .save_snapshot(conn, snapshot)
                 .await
                 .map_err(failed)?;
         }
-        Ok(Executed { stream_id, version, events: recorded, replayed: false })
+        Ok(Executed {
+            stream_id,
+            version,
+            events: recorded,
+            replayed: false,
+        })
     }
 
     /// The first outcome of the context's request id, if it ran before.
@@ -252,14 +330,23 @@ impl<A: Aggregate> Repository<A> {
         ctx: &CommandContext,
         stream_id: Uuid,
     ) -> Result<Option<Executed<A>>, CommandError<A::Rejection>> {
-        let Some(request_id) = &ctx.request_id else { return Ok(None) };
+        let Some(request_id) = &ctx.request_id else {
+            return Ok(None);
+        };
         let Some(previous) = self.store.find_request(ctx.tenant_id(), request_id).await? else {
             return Ok(None);
         };
         if previous.stream_id != stream_id {
-            return Err(CommandError::RequestReused { request_id: request_id.clone() });
+            return Err(CommandError::RequestReused {
+                request_id: request_id.clone(),
+            });
         }
-        Ok(Some(Executed { stream_id, version: previous.version, events: Vec::new(), replayed: true }))
+        Ok(Some(Executed {
+            stream_id,
+            version: previous.version,
+            events: Vec::new(),
+            replayed: true,
+        }))
     }
 }
 
@@ -279,7 +366,9 @@ impl<R: std::error::Error + 'static> From<AppendError> for Attempt<R> {
         match error {
             AppendError::Conflict { expected, .. } => Attempt::Lost { expected },
             AppendError::DuplicateRequest { .. } => Attempt::DuplicateRequest,
-            AppendError::Constraint { constraint, .. } => Attempt::Failed(CommandError::Constraint { constraint }),
+            AppendError::Constraint { constraint, .. } => {
+                Attempt::Failed(CommandError::Constraint { constraint })
+            }
             AppendError::Store(error) => Attempt::Failed(CommandError::Store(error)),
         }
     }

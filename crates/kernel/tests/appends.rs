@@ -6,7 +6,9 @@ mod support;
 use std::sync::Arc;
 
 use support::{Ledger, LedgerCommand, LedgerEvent, LedgerRule};
-use tenure_kernel::{AppendError, CommandContext, CommandError, EventData, EventMetadata, Repository};
+use tenure_kernel::{
+    AppendError, CommandContext, CommandError, EventData, EventMetadata, Repository,
+};
 use uuid::Uuid;
 
 fn metadata(tenant_id: Uuid) -> EventMetadata {
@@ -27,7 +29,16 @@ async fn fifty_appenders_racing_for_each_version_leave_exactly_one_winner() {
             tasks.push(tokio::spawn(async move {
                 let mut tx = store.begin().await.unwrap();
                 let event = LedgerEvent::Deposited { amount: writer + 1 };
-                let result = store.append(&mut tx, "ledger", stream, expected, &metadata(tenant), &[event]).await;
+                let result = store
+                    .append(
+                        &mut tx,
+                        "ledger",
+                        stream,
+                        expected,
+                        &metadata(tenant),
+                        &[event],
+                    )
+                    .await;
                 match result {
                     Ok(_) => {
                         tx.commit().await.unwrap();
@@ -41,7 +52,10 @@ async fn fifty_appenders_racing_for_each_version_leave_exactly_one_winner() {
         for task in tasks {
             match task.await.unwrap() {
                 Ok(()) => wins += 1,
-                Err(AppendError::Conflict { stream_id, expected: e }) => {
+                Err(AppendError::Conflict {
+                    stream_id,
+                    expected: e,
+                }) => {
                     assert_eq!((stream_id, e), (stream, expected));
                 }
                 Err(other) => panic!("unexpected error: {other:?}"),
@@ -50,14 +64,25 @@ async fn fifty_appenders_racing_for_each_version_leave_exactly_one_winner() {
         assert_eq!(wins, 1, "exactly one append wins version {}", expected + 1);
     }
 
-    let versions: Vec<i64> = sqlx::query_scalar("SELECT version FROM events WHERE stream_id = $1 ORDER BY version")
-        .bind(stream)
-        .fetch_all(fx.store.pool())
+    let versions: Vec<i64> =
+        sqlx::query_scalar("SELECT version FROM events WHERE stream_id = $1 ORDER BY version")
+            .bind(stream)
+            .fetch_all(fx.store.pool())
+            .await
+            .unwrap();
+    assert_eq!(
+        versions,
+        (1..=rounds).collect::<Vec<_>>(),
+        "no gap and no duplicate"
+    );
+    let queued: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox")
+        .fetch_one(fx.store.pool())
         .await
         .unwrap();
-    assert_eq!(versions, (1..=rounds).collect::<Vec<_>>(), "no gap and no duplicate");
-    let queued: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox").fetch_one(fx.store.pool()).await.unwrap();
-    assert_eq!(queued, rounds, "every committed event and nothing else is queued for the relay");
+    assert_eq!(
+        queued, rounds,
+        "every committed event and nothing else is queued for the relay"
+    );
 }
 
 #[tokio::test]
@@ -67,22 +92,59 @@ async fn a_command_decides_on_the_current_state_and_rejections_write_nothing() {
     let ctx = CommandContext::new(Uuid::now_v7(), "test");
     let id = Uuid::now_v7();
 
-    let rejected = ledgers.execute(&ctx, id, &LedgerCommand::Deposit { amounts: vec![5] }).await;
-    assert!(matches!(rejected, Err(CommandError::Rejected(LedgerRule::NotOpen))));
+    let rejected = ledgers
+        .execute(&ctx, id, &LedgerCommand::Deposit { amounts: vec![5] })
+        .await;
+    assert!(matches!(
+        rejected,
+        Err(CommandError::Rejected(LedgerRule::NotOpen))
+    ));
 
-    ledgers.execute(&ctx, id, &LedgerCommand::Open { owner: "ada".into() }).await.unwrap();
-    let done = ledgers.execute(&ctx, id, &LedgerCommand::Deposit { amounts: vec![5, 7] }).await.unwrap();
+    ledgers
+        .execute(
+            &ctx,
+            id,
+            &LedgerCommand::Open {
+                owner: "ada".into(),
+            },
+        )
+        .await
+        .unwrap();
+    let done = ledgers
+        .execute(
+            &ctx,
+            id,
+            &LedgerCommand::Deposit {
+                amounts: vec![5, 7],
+            },
+        )
+        .await
+        .unwrap();
     assert_eq!(done.version, 3);
     assert_eq!(done.events.len(), 2);
 
-    let again = ledgers.execute(&ctx, id, &LedgerCommand::Open { owner: "bob".into() }).await;
-    assert!(matches!(again, Err(CommandError::Rejected(LedgerRule::AlreadyOpen))));
+    let again = ledgers
+        .execute(
+            &ctx,
+            id,
+            &LedgerCommand::Open {
+                owner: "bob".into(),
+            },
+        )
+        .await;
+    assert!(matches!(
+        again,
+        Err(CommandError::Rejected(LedgerRule::AlreadyOpen))
+    ));
 
     let loaded = ledgers.load(ctx.tenant_id(), id).await.unwrap();
     assert_eq!((loaded.version, loaded.state.balance), (3, 12));
 
     let other_tenant = ledgers.load(Uuid::now_v7(), id).await.unwrap();
-    assert_eq!(other_tenant.version, 0, "another tenant's stream reads as empty");
+    assert_eq!(
+        other_tenant.version, 0,
+        "another tenant's stream reads as empty"
+    );
 }
 
 #[tokio::test]
@@ -91,15 +153,42 @@ async fn a_stale_expected_version_is_a_conflict() {
     let ledgers = Repository::<Ledger>::new(fx.store.clone());
     let mut ctx = CommandContext::new(Uuid::now_v7(), "test");
     let id = Uuid::now_v7();
-    ledgers.execute(&ctx, id, &LedgerCommand::Open { owner: "ada".into() }).await.unwrap();
-    ledgers.execute(&ctx, id, &LedgerCommand::Deposit { amounts: vec![1] }).await.unwrap();
+    ledgers
+        .execute(
+            &ctx,
+            id,
+            &LedgerCommand::Open {
+                owner: "ada".into(),
+            },
+        )
+        .await
+        .unwrap();
+    ledgers
+        .execute(&ctx, id, &LedgerCommand::Deposit { amounts: vec![1] })
+        .await
+        .unwrap();
 
     ctx.expected_version = Some(1);
-    let stale = ledgers.execute(&ctx, id, &LedgerCommand::Deposit { amounts: vec![1] }).await;
-    assert!(matches!(stale, Err(CommandError::Conflict { expected: 1, actual: 2, .. })), "{stale:?}");
+    let stale = ledgers
+        .execute(&ctx, id, &LedgerCommand::Deposit { amounts: vec![1] })
+        .await;
+    assert!(
+        matches!(
+            stale,
+            Err(CommandError::Conflict {
+                expected: 1,
+                actual: 2,
+                ..
+            })
+        ),
+        "{stale:?}"
+    );
 
     ctx.expected_version = Some(2);
-    let fresh = ledgers.execute(&ctx, id, &LedgerCommand::Deposit { amounts: vec![1] }).await.unwrap();
+    let fresh = ledgers
+        .execute(&ctx, id, &LedgerCommand::Deposit { amounts: vec![1] })
+        .await
+        .unwrap();
     assert_eq!(fresh.version, 3);
 }
 
@@ -109,20 +198,36 @@ async fn concurrent_commands_without_expected_version_are_all_applied() {
     let ledgers = Arc::new(Repository::<Ledger>::new(fx.store.clone()));
     let ctx = CommandContext::new(Uuid::now_v7(), "test");
     let id = Uuid::now_v7();
-    ledgers.execute(&ctx, id, &LedgerCommand::Open { owner: "ada".into() }).await.unwrap();
+    ledgers
+        .execute(
+            &ctx,
+            id,
+            &LedgerCommand::Open {
+                owner: "ada".into(),
+            },
+        )
+        .await
+        .unwrap();
 
     let mut tasks = Vec::new();
     for _ in 0..4 {
         let (ledgers, ctx) = (ledgers.clone(), ctx.clone());
         tasks.push(tokio::spawn(async move {
-            ledgers.execute(&ctx, id, &LedgerCommand::Deposit { amounts: vec![1] }).await.map(|_| ())
+            ledgers
+                .execute(&ctx, id, &LedgerCommand::Deposit { amounts: vec![1] })
+                .await
+                .map(|_| ())
         }));
     }
     for task in tasks {
         task.await.unwrap().unwrap();
     }
     let loaded = ledgers.load(ctx.tenant_id(), id).await.unwrap();
-    assert_eq!((loaded.version, loaded.state.balance), (5, 4), "each lost race was decided again");
+    assert_eq!(
+        (loaded.version, loaded.state.balance),
+        (5, 4),
+        "each lost race was decided again"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -134,19 +239,33 @@ async fn a_retried_request_returns_the_first_outcome_and_appends_nothing() {
 
     // Two racing executions of one request on different new streams: one appends.
     let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
-    let open = LedgerCommand::Open { owner: "ada".into() };
-    let (first, second) = tokio::join!(ledgers.execute(&ctx, a, &open), ledgers.execute(&ctx, b, &open));
+    let open = LedgerCommand::Open {
+        owner: "ada".into(),
+    };
+    let (first, second) = tokio::join!(
+        ledgers.execute(&ctx, a, &open),
+        ledgers.execute(&ctx, b, &open)
+    );
     let outcomes = [first, second];
-    let appended: Vec<_> = outcomes.iter().filter(|o| matches!(o, Ok(e) if !e.replayed)).collect();
+    let appended: Vec<_> = outcomes
+        .iter()
+        .filter(|o| matches!(o, Ok(e) if !e.replayed))
+        .collect();
     assert_eq!(appended.len(), 1, "{outcomes:?}");
-    let events: i64 = sqlx::query_scalar("SELECT count(*) FROM events").fetch_one(fx.store.pool()).await.unwrap();
+    let events: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
+        .fetch_one(fx.store.pool())
+        .await
+        .unwrap();
     assert_eq!(events, 1);
 
     let winner = appended[0].as_ref().unwrap().stream_id;
     let retry = ledgers.execute(&ctx, winner, &open).await.unwrap();
     assert!(retry.replayed);
     assert_eq!((retry.stream_id, retry.version), (winner, 1));
-    let events: i64 = sqlx::query_scalar("SELECT count(*) FROM events").fetch_one(fx.store.pool()).await.unwrap();
+    let events: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
+        .fetch_one(fx.store.pool())
+        .await
+        .unwrap();
     assert_eq!(events, 1, "the retry appended nothing");
 }
 
@@ -156,18 +275,46 @@ async fn loading_ten_thousand_events_reads_only_those_after_the_snapshot() {
     let ledgers = Repository::<Ledger>::new(fx.store.clone());
     let ctx = CommandContext::new(Uuid::now_v7(), "test");
     let id = Uuid::now_v7();
-    ledgers.execute(&ctx, id, &LedgerCommand::Open { owner: "ada".into() }).await.unwrap();
+    ledgers
+        .execute(
+            &ctx,
+            id,
+            &LedgerCommand::Open {
+                owner: "ada".into(),
+            },
+        )
+        .await
+        .unwrap();
     // 1 + 1111 × 9 = 10,000 events.
     for _ in 0..1111 {
-        ledgers.execute(&ctx, id, &LedgerCommand::Deposit { amounts: vec![1; 9] }).await.unwrap();
+        ledgers
+            .execute(
+                &ctx,
+                id,
+                &LedgerCommand::Deposit {
+                    amounts: vec![1; 9],
+                },
+            )
+            .await
+            .unwrap();
     }
 
     let loaded = ledgers.load(ctx.tenant_id(), id).await.unwrap();
     assert_eq!(loaded.version, 10_000);
-    assert_eq!((loaded.state.balance, loaded.state.deposits), (9_999, 9_999));
+    assert_eq!(
+        (loaded.state.balance, loaded.state.deposits),
+        (9_999, 9_999)
+    );
     let snapshot = loaded.snapshot_version.expect("a snapshot was taken");
-    assert!(snapshot >= 9_000, "the latest snapshot is used, got {snapshot}");
-    assert_eq!(loaded.events_replayed as i64, 10_000 - snapshot, "only events after the snapshot are read");
+    assert!(
+        snapshot >= 9_000,
+        "the latest snapshot is used, got {snapshot}"
+    );
+    assert_eq!(
+        loaded.events_replayed as i64,
+        10_000 - snapshot,
+        "only events after the snapshot are read"
+    );
     assert!(loaded.events_replayed < 1000);
 }
 
@@ -177,7 +324,16 @@ async fn events_written_by_an_older_schema_are_upcast_on_read() {
     let ledgers = Repository::<Ledger>::new(fx.store.clone());
     let ctx = CommandContext::new(Uuid::now_v7(), "test");
     let id = Uuid::now_v7();
-    ledgers.execute(&ctx, id, &LedgerCommand::Open { owner: "ada".into() }).await.unwrap();
+    ledgers
+        .execute(
+            &ctx,
+            id,
+            &LedgerCommand::Open {
+                owner: "ada".into(),
+            },
+        )
+        .await
+        .unwrap();
 
     // An event as version 1 of the schema wrote it.
     #[derive(Clone)]
@@ -194,7 +350,10 @@ async fn events_written_by_an_older_schema_are_upcast_on_read() {
         }
     }
     let mut tx = fx.store.begin().await.unwrap();
-    fx.store.append(&mut tx, "ledger", id, 1, &ctx.metadata, &[OldDeposit]).await.unwrap();
+    fx.store
+        .append(&mut tx, "ledger", id, 1, &ctx.metadata, &[OldDeposit])
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
 
     let loaded = ledgers.load(ctx.tenant_id(), id).await.unwrap();

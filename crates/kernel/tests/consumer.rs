@@ -21,9 +21,15 @@ struct Summing;
 
 #[async_trait]
 impl MessageHandler for Summing {
-    async fn handle(&self, conn: &mut PgConnection, message: &Incoming) -> Result<(), HandlerError> {
+    async fn handle(
+        &self,
+        conn: &mut PgConnection,
+        message: &Incoming,
+    ) -> Result<(), HandlerError> {
         let text = std::str::from_utf8(&message.payload)?;
-        let amount: i64 = text.parse().map_err(|_| format!("payload {text:?} is not an amount"))?;
+        let amount: i64 = text
+            .parse()
+            .map_err(|_| format!("payload {text:?} is not an amount"))?;
         sqlx::query("INSERT INTO applied (message_id, amount) VALUES ($1, $2)")
             .bind(message.message_id)
             .bind(amount)
@@ -43,7 +49,11 @@ struct Setup {
 
 async fn setup() -> Setup {
     let fx = support::store().await;
-    fx.store.pool().execute("CREATE TABLE applied (message_id uuid, amount bigint)").await.unwrap();
+    fx.store
+        .pool()
+        .execute("CREATE TABLE applied (message_id uuid, amount bigint)")
+        .await
+        .unwrap();
     let nats = TestNats::connect().await.unwrap();
     let js = jetstream::new(nats.client().await);
     let stream_name = nats.stream_name("source");
@@ -62,7 +72,13 @@ async fn setup() -> Setup {
         ack_wait: Duration::from_secs(5),
         ..ConsumerSettings::new("summing", &stream_name, &format!("{subject_root}.>"))
     };
-    Setup { fx, nats, js, settings, subject: format!("{subject_root}.Amount") }
+    Setup {
+        fx,
+        nats,
+        js,
+        settings,
+        subject: format!("{subject_root}.Amount"),
+    }
 }
 
 async fn publish(js: &jetstream::Context, subject: &str, payload: &str) -> Uuid {
@@ -70,11 +86,15 @@ async fn publish(js: &jetstream::Context, subject: &str, payload: &str) -> Uuid 
     let mut message_headers = HeaderMap::new();
     message_headers.insert(headers::MSG_ID, id.to_string().as_str());
     message_headers.insert(headers::EVENT_TYPE, "Amount");
-    js.publish_with_headers(subject.to_owned(), message_headers, payload.to_owned().into())
-        .await
-        .unwrap()
-        .await
-        .unwrap();
+    js.publish_with_headers(
+        subject.to_owned(),
+        message_headers,
+        payload.to_owned().into(),
+    )
+    .await
+    .unwrap()
+    .await
+    .unwrap();
     id
 }
 
@@ -101,13 +121,19 @@ async fn wait_until_caught_up(setup: &Setup) {
     let started = Instant::now();
     loop {
         let stream = setup.js.get_stream(&setup.settings.stream).await.unwrap();
-        if let Ok(mut consumer) = stream.get_consumer::<jetstream::consumer::pull::Config>(&setup.settings.name).await {
+        if let Ok(mut consumer) = stream
+            .get_consumer::<jetstream::consumer::pull::Config>(&setup.settings.name)
+            .await
+        {
             let info = consumer.info().await.unwrap();
             if info.num_pending == 0 && info.num_ack_pending == 0 {
                 return;
             }
         }
-        assert!(started.elapsed() < Duration::from_secs(30), "consumer did not catch up");
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "consumer did not catch up"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -133,7 +159,11 @@ async fn redelivery_of_an_applied_batch_changes_nothing() {
     shutdown.cancel();
     task.await.unwrap();
 
-    assert_eq!(totals(&setup).await, (5, 15), "the redelivered batch had no second effect");
+    assert_eq!(
+        totals(&setup).await,
+        (5, 15),
+        "the redelivered batch had no second effect"
+    );
     let inbox: i64 = sqlx::query_scalar("SELECT count(*) FROM inbox WHERE consumer = 'summing'")
         .fetch_one(setup.fx.store.pool())
         .await
@@ -154,12 +184,17 @@ async fn a_poison_message_is_dead_lettered_and_later_messages_still_apply() {
     shutdown.cancel();
     task.await.unwrap();
 
-    assert_eq!(totals(&setup).await, (3, 6), "the messages around the poison one were applied");
-    let (message_id, attempts, error): (Option<Uuid>, i32, String) =
-        sqlx::query_as("SELECT message_id, attempts, error FROM dead_letters WHERE consumer = 'summing'")
-            .fetch_one(setup.fx.store.pool())
-            .await
-            .unwrap();
+    assert_eq!(
+        totals(&setup).await,
+        (3, 6),
+        "the messages around the poison one were applied"
+    );
+    let (message_id, attempts, error): (Option<Uuid>, i32, String) = sqlx::query_as(
+        "SELECT message_id, attempts, error FROM dead_letters WHERE consumer = 'summing'",
+    )
+    .fetch_one(setup.fx.store.pool())
+    .await
+    .unwrap();
     assert_eq!(message_id, Some(poison));
     assert_eq!(attempts, 3);
     assert!(error.contains("not an amount"), "{error}");

@@ -12,7 +12,11 @@ use tenure_kernel::{CommandContext, EventStore, GlobalPosition};
 use uuid::Uuid;
 
 /// Follows the global order until `total` events were read or `deadline` passes.
-async fn follow(store: &EventStore, total: usize, deadline: Duration) -> Vec<(Uuid, GlobalPosition)> {
+async fn follow(
+    store: &EventStore,
+    total: usize,
+    deadline: Duration,
+) -> Vec<(Uuid, GlobalPosition)> {
     let started = Instant::now();
     let mut after = GlobalPosition::START;
     let mut seen = Vec::new();
@@ -53,7 +57,14 @@ async fn a_reader_following_concurrent_appenders_sees_every_event_once_in_order(
             for version in 0..appends_each {
                 let mut tx = store.begin().await.unwrap();
                 let recorded = store
-                    .append(&mut tx, "ledger", stream, version as i64, &ctx.metadata, &[LedgerEvent::Deposited { amount: 1 }])
+                    .append(
+                        &mut tx,
+                        "ledger",
+                        stream,
+                        version as i64,
+                        &ctx.metadata,
+                        &[LedgerEvent::Deposited { amount: 1 }],
+                    )
                     .await
                     .unwrap();
                 // Hold some transactions open after taking a position, so that
@@ -62,7 +73,11 @@ async fn a_reader_following_concurrent_appenders_sees_every_event_once_in_order(
                 tokio::time::sleep(Duration::from_millis(pause)).await;
                 tx.commit().await.unwrap();
                 let commit_seq = commits.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                ids.push((recorded[0].event_id, recorded[0].global.position, commit_seq));
+                ids.push((
+                    recorded[0].event_id,
+                    recorded[0].global.position,
+                    commit_seq,
+                ));
             }
             ids
         }));
@@ -74,7 +89,10 @@ async fn a_reader_following_concurrent_appenders_sees_every_event_once_in_order(
     let written: HashSet<Uuid> = appended.iter().map(|(id, _, _)| *id).collect();
     appended.sort_by_key(|(_, position, _)| *position);
     let inversions = appended.windows(2).filter(|w| w[0].2 > w[1].2).count();
-    assert!(inversions > 0, "the test made positions commit out of order");
+    assert!(
+        inversions > 0,
+        "the test made positions commit out of order"
+    );
     let seen = reader.await.unwrap();
 
     let seen_ids: Vec<Uuid> = seen.iter().map(|(id, _)| *id).collect();
@@ -95,17 +113,50 @@ async fn an_event_committed_behind_a_running_appender_waits_for_it_and_none_is_s
 
     // A takes the lower position and stays open; B takes the next and commits.
     let mut slow = fx.store.begin().await.unwrap();
-    let a = fx.store.append(&mut slow, "ledger", Uuid::now_v7(), 0, &ctx.metadata, &deposit).await.unwrap();
+    let a = fx
+        .store
+        .append(
+            &mut slow,
+            "ledger",
+            Uuid::now_v7(),
+            0,
+            &ctx.metadata,
+            &deposit,
+        )
+        .await
+        .unwrap();
     let mut fast = fx.store.begin().await.unwrap();
-    let b = fx.store.append(&mut fast, "ledger", Uuid::now_v7(), 0, &ctx.metadata, &deposit).await.unwrap();
+    let b = fx
+        .store
+        .append(
+            &mut fast,
+            "ledger",
+            Uuid::now_v7(),
+            0,
+            &ctx.metadata,
+            &deposit,
+        )
+        .await
+        .unwrap();
     assert!(a[0].global.position < b[0].global.position);
     fast.commit().await.unwrap();
 
-    let early = fx.store.read_all(GlobalPosition::START, 10, None).await.unwrap();
-    assert!(early.is_empty(), "B sits behind the running appender A, so the reader waits");
+    let early = fx
+        .store
+        .read_all(GlobalPosition::START, 10, None)
+        .await
+        .unwrap();
+    assert!(
+        early.is_empty(),
+        "B sits behind the running appender A, so the reader waits"
+    );
 
     slow.commit().await.unwrap();
-    let all = fx.store.read_all(GlobalPosition::START, 10, None).await.unwrap();
+    let all = fx
+        .store
+        .read_all(GlobalPosition::START, 10, None)
+        .await
+        .unwrap();
     let ids: Vec<Uuid> = all.iter().map(|e| e.event_id).collect();
     assert_eq!(ids, vec![a[0].event_id, b[0].event_id]);
 }
@@ -118,9 +169,13 @@ async fn a_foreign_transaction_idle_for_a_minute_does_not_hold_the_reader_back()
     // A session elsewhere in the database takes a transaction id and then sits
     // idle in transaction, touching no event table.
     let mut idle = PgConnection::connect(&fx.db.url).await.unwrap();
-    idle.execute("CREATE TABLE unrelated (x int)").await.unwrap();
+    idle.execute("CREATE TABLE unrelated (x int)")
+        .await
+        .unwrap();
     idle.execute("BEGIN").await.unwrap();
-    idle.execute("INSERT INTO unrelated VALUES (1)").await.unwrap();
+    idle.execute("INSERT INTO unrelated VALUES (1)")
+        .await
+        .unwrap();
     let idle_xid: i64 = sqlx::query_scalar("SELECT pg_current_xact_id()::text::bigint")
         .fetch_one(&mut idle)
         .await
@@ -131,18 +186,38 @@ async fn a_foreign_transaction_idle_for_a_minute_does_not_hold_the_reader_back()
         let mut tx = fx.store.begin().await.unwrap();
         let recorded = fx
             .store
-            .append(&mut tx, "ledger", Uuid::now_v7(), 0, &ctx.metadata, &[LedgerEvent::Deposited { amount: 1 }])
+            .append(
+                &mut tx,
+                "ledger",
+                Uuid::now_v7(),
+                0,
+                &ctx.metadata,
+                &[LedgerEvent::Deposited { amount: 1 }],
+            )
             .await
             .unwrap();
         tx.commit().await.unwrap();
-        assert!(recorded[0].global.tx_id > idle_xid, "the appends started after the idle transaction");
+        assert!(
+            recorded[0].global.tx_id > idle_xid,
+            "the appends started after the idle transaction"
+        );
         ids.push(recorded[0].event_id);
     }
 
     let started = Instant::now();
-    let read = fx.store.read_all(GlobalPosition::START, 10, None).await.unwrap();
+    let read = fx
+        .store
+        .read_all(GlobalPosition::START, 10, None)
+        .await
+        .unwrap();
     let read_ids: Vec<Uuid> = read.iter().map(|e| e.event_id).collect();
-    assert_eq!(read_ids, ids, "committed events are read while the idle transaction stays open");
-    assert!(started.elapsed() < Duration::from_secs(30), "and without waiting for it");
+    assert_eq!(
+        read_ids, ids,
+        "committed events are read while the idle transaction stays open"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "and without waiting for it"
+    );
     idle.execute("ROLLBACK").await.unwrap();
 }

@@ -24,7 +24,11 @@ impl InlineProjection<LedgerEvent> for Balances {
         &["balances"]
     }
 
-    async fn apply(&self, conn: &mut PgConnection, events: &[Recorded<LedgerEvent>]) -> Result<(), sqlx::Error> {
+    async fn apply(
+        &self,
+        conn: &mut PgConnection,
+        events: &[Recorded<LedgerEvent>],
+    ) -> Result<(), sqlx::Error> {
         for event in events {
             let amount = match &event.event {
                 LedgerEvent::Opened { .. } => 0,
@@ -60,26 +64,50 @@ async fn a_read_model_rebuilt_while_commands_keep_coming_matches_the_events() {
         .await
         .unwrap();
     let projection = Arc::new(Balances);
-    let ledgers = Arc::new(Repository::<Ledger>::new(fx.store.clone()).with_projection(projection.clone()));
+    let ledgers =
+        Arc::new(Repository::<Ledger>::new(fx.store.clone()).with_projection(projection.clone()));
     let ctx = CommandContext::new(Uuid::now_v7(), "test");
     let ids: Vec<Uuid> = (0..20).map(|_| Uuid::now_v7()).collect();
     for id in &ids {
-        ledgers.execute(&ctx, *id, &LedgerCommand::Open { owner: "x".into() }).await.unwrap();
-        ledgers.execute(&ctx, *id, &LedgerCommand::Deposit { amounts: vec![1, 2, 3] }).await.unwrap();
+        ledgers
+            .execute(&ctx, *id, &LedgerCommand::Open { owner: "x".into() })
+            .await
+            .unwrap();
+        ledgers
+            .execute(
+                &ctx,
+                *id,
+                &LedgerCommand::Deposit {
+                    amounts: vec![1, 2, 3],
+                },
+            )
+            .await
+            .unwrap();
     }
     let before = balances(fx.store.pool()).await;
     assert_eq!(before.len(), 20);
-    assert!(before.iter().all(|(_, balance, version)| (*balance, *version) == (6, 4)));
+    assert!(
+        before
+            .iter()
+            .all(|(_, balance, version)| (*balance, *version) == (6, 4))
+    );
 
     // The read model drifts (a bug, a manual edit) and is rebuilt while
     // commands keep arriving.
-    fx.store.pool().execute("UPDATE balances SET balance = -1").await.unwrap();
+    fx.store
+        .pool()
+        .execute("UPDATE balances SET balance = -1")
+        .await
+        .unwrap();
     let writer = {
         let (ledgers, ctx, ids) = (ledgers.clone(), ctx.clone(), ids.clone());
         tokio::spawn(async move {
             for round in 0..5 {
                 for id in &ids {
-                    ledgers.execute(&ctx, *id, &LedgerCommand::Deposit { amounts: vec![10] }).await.unwrap();
+                    ledgers
+                        .execute(&ctx, *id, &LedgerCommand::Deposit { amounts: vec![10] })
+                        .await
+                        .unwrap();
                 }
                 if round == 1 {
                     tokio::task::yield_now().await;
@@ -87,18 +115,29 @@ async fn a_read_model_rebuilt_while_commands_keep_coming_matches_the_events() {
             }
         })
     };
-    let report = rebuild::<Ledger>(&fx.store, projection.as_ref(), 7).await.unwrap();
+    let report = rebuild::<Ledger>(&fx.store, projection.as_ref(), 7)
+        .await
+        .unwrap();
     writer.await.unwrap();
-    assert!(report.events >= 80, "rebuild streamed the events in pages: {report:?}");
+    assert!(
+        report.events >= 80,
+        "rebuild streamed the events in pages: {report:?}"
+    );
 
     let after = balances(fx.store.pool()).await;
     assert_eq!(after.len(), 20);
     for (_, balance, version) in after {
-        assert_eq!((balance, version), (56, 9), "every event applied exactly once");
+        assert_eq!(
+            (balance, version),
+            (56, 9),
+            "every event applied exactly once"
+        );
     }
 
     // A second rebuild on a quiet store gives the same read model.
     let again = balances(fx.store.pool()).await;
-    rebuild::<Ledger>(&fx.store, projection.as_ref(), 1000).await.unwrap();
+    rebuild::<Ledger>(&fx.store, projection.as_ref(), 1000)
+        .await
+        .unwrap();
     assert_eq!(balances(fx.store.pool()).await, again);
 }

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use async_nats::jetstream::{self, consumer::pull};
 use futures::StreamExt;
 use support::LedgerEvent;
-use tenure_kernel::relay::{Relay, RelaySettings, headers};
 use tenure_kernel::CommandContext;
+use tenure_kernel::relay::{Relay, RelaySettings, headers};
 use tenure_testkit::PrivateNats;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -38,10 +38,14 @@ async fn events_appended_while_nats_is_down_all_arrive_once_and_in_stream_order(
         ..RelaySettings::new("ledger", "relaytest")
     };
     let shutdown = CancellationToken::new();
-    let relay = tokio::spawn(Relay::new(fx.store.clone(), client.clone(), settings.clone()).run(shutdown.clone()));
-    wait_for("the relay to create its stream", Duration::from_secs(20), async || {
-        js.get_stream(&settings.stream_name).await.is_ok()
-    })
+    let relay = tokio::spawn(
+        Relay::new(fx.store.clone(), client.clone(), settings.clone()).run(shutdown.clone()),
+    );
+    wait_for(
+        "the relay to create its stream",
+        Duration::from_secs(20),
+        async || js.get_stream(&settings.stream_name).await.is_ok(),
+    )
     .await;
 
     nats.stop().await;
@@ -53,7 +57,14 @@ async fn events_appended_while_nats_is_down_all_arrive_once_and_in_stream_order(
             let mut tx = fx.store.begin().await.unwrap();
             let recorded = fx
                 .store
-                .append(&mut tx, "ledger", *stream, version, &ctx.metadata, &[LedgerEvent::Deposited { amount: 1 }])
+                .append(
+                    &mut tx,
+                    "ledger",
+                    *stream,
+                    version,
+                    &ctx.metadata,
+                    &[LedgerEvent::Deposited { amount: 1 }],
+                )
                 .await
                 .unwrap();
             tx.commit().await.unwrap();
@@ -64,25 +75,43 @@ async fn events_appended_while_nats_is_down_all_arrive_once_and_in_stream_order(
     assert_eq!(written.len(), 1000, "appends succeed while NATS is down");
 
     nats.restart().await.unwrap();
-    wait_for("all 1,000 events on JetStream", Duration::from_secs(90), async || {
-        match js.get_stream(&settings.stream_name).await {
-            Ok(mut stream) => stream.info().await.map(|i| i.state.messages >= 1000).unwrap_or(false),
+    wait_for(
+        "all 1,000 events on JetStream",
+        Duration::from_secs(90),
+        async || match js.get_stream(&settings.stream_name).await {
+            Ok(mut stream) => stream
+                .info()
+                .await
+                .map(|i| i.state.messages >= 1000)
+                .unwrap_or(false),
             Err(_) => false,
-        }
-    })
+        },
+    )
     .await;
     wait_for("the outbox to drain", Duration::from_secs(30), async || {
-        let left: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox").fetch_one(fx.store.pool()).await.unwrap();
+        let left: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox")
+            .fetch_one(fx.store.pool())
+            .await
+            .unwrap();
         left == 0
     })
     .await;
 
     let stream = js.get_stream(&settings.stream_name).await.unwrap();
     let consumer = stream
-        .create_consumer(pull::Config { ack_policy: jetstream::consumer::AckPolicy::None, ..Default::default() })
+        .create_consumer(pull::Config {
+            ack_policy: jetstream::consumer::AckPolicy::None,
+            ..Default::default()
+        })
         .await
         .unwrap();
-    let mut messages = consumer.fetch().max_messages(2000).expires(Duration::from_secs(2)).messages().await.unwrap();
+    let mut messages = consumer
+        .fetch()
+        .max_messages(2000)
+        .expires(Duration::from_secs(2))
+        .messages()
+        .await
+        .unwrap();
     let mut seen = HashSet::new();
     let mut last_version: HashMap<Uuid, i64> = HashMap::new();
     while let Some(message) = messages.next().await {
@@ -92,8 +121,15 @@ async fn events_appended_while_nats_is_down_all_arrive_once_and_in_stream_order(
         assert!(seen.insert(id), "event {id} arrived twice");
         let (stream_id, version) = written[&id];
         let previous = last_version.insert(stream_id, version).unwrap_or(0);
-        assert_eq!(version, previous + 1, "stream {stream_id} in order without gaps");
-        assert_eq!(headers::get(&message_headers, headers::CE_SUBJECT), Some(stream_id.to_string().as_str()));
+        assert_eq!(
+            version,
+            previous + 1,
+            "stream {stream_id} in order without gaps"
+        );
+        assert_eq!(
+            headers::get(&message_headers, headers::CE_SUBJECT),
+            Some(stream_id.to_string().as_str())
+        );
     }
     assert_eq!(seen.len(), 1000, "every event arrived exactly once");
 
@@ -111,25 +147,42 @@ async fn only_one_relay_of_a_service_is_active_at_a_time() {
         ..RelaySettings::new("ledger", &nats.subject_root())
     };
     let shutdown = CancellationToken::new();
-    let first = tokio::spawn(Relay::new(fx.store.clone(), client.clone(), settings.clone()).run(shutdown.clone()));
-    let second = tokio::spawn(Relay::new(fx.store.clone(), client.clone(), settings.clone()).run(shutdown.clone()));
+    let first = tokio::spawn(
+        Relay::new(fx.store.clone(), client.clone(), settings.clone()).run(shutdown.clone()),
+    );
+    let second = tokio::spawn(
+        Relay::new(fx.store.clone(), client.clone(), settings.clone()).run(shutdown.clone()),
+    );
 
     let ctx = CommandContext::new(Uuid::now_v7(), "test");
     for version in 0..50 {
         let mut tx = fx.store.begin().await.unwrap();
         fx.store
-            .append(&mut tx, "ledger", Uuid::nil(), version, &ctx.metadata, &[LedgerEvent::Deposited { amount: 1 }])
+            .append(
+                &mut tx,
+                "ledger",
+                Uuid::nil(),
+                version,
+                &ctx.metadata,
+                &[LedgerEvent::Deposited { amount: 1 }],
+            )
             .await
             .unwrap();
         tx.commit().await.unwrap();
     }
     let js = jetstream::new(client);
-    wait_for("50 events on JetStream", Duration::from_secs(30), async || {
-        match js.get_stream(&settings.stream_name).await {
-            Ok(mut stream) => stream.info().await.map(|i| i.state.messages == 50).unwrap_or(false),
+    wait_for(
+        "50 events on JetStream",
+        Duration::from_secs(30),
+        async || match js.get_stream(&settings.stream_name).await {
+            Ok(mut stream) => stream
+                .info()
+                .await
+                .map(|i| i.state.messages == 50)
+                .unwrap_or(false),
             Err(_) => false,
-        }
-    })
+        },
+    )
     .await;
     let holders: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND objid::bigint = $1 \

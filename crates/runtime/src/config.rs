@@ -37,6 +37,20 @@ pub struct CommonConfig {
 }
 
 impl CommonConfig {
+    /// The defaults, with the given servers: for tests and tools that build
+    /// a service's settings in code.
+    pub fn new(database_url: &str, nats_url: &str, subject_root: &str) -> Self {
+        Self {
+            database_url: database_url.to_owned(),
+            nats_url: nats_url.to_owned(),
+            subject_root: subject_root.to_owned(),
+            db_pool_size: 16,
+            snapshot_every: 100,
+            relay_poll_ms: 500,
+            otlp_endpoint: None,
+        }
+    }
+
     pub fn relay_poll_interval(&self) -> Duration {
         Duration::from_millis(self.relay_poll_ms)
     }
@@ -52,7 +66,10 @@ fn parse_postgres_url(value: &str) -> Result<String, String> {
 
 fn parse_nats_url(value: &str) -> Result<String, String> {
     let valid = value.split(',').map(str::trim).all(|url| {
-        ["nats://", "tls://", "ws://", "wss://"].iter().any(|scheme| url.starts_with(scheme)) && url.len() > 7
+        ["nats://", "tls://", "ws://", "wss://"]
+            .iter()
+            .any(|scheme| url.starts_with(scheme))
+            && url.len() > 7
     });
     if valid {
         Ok(value.to_owned())
@@ -63,7 +80,9 @@ fn parse_nats_url(value: &str) -> Result<String, String> {
 
 fn parse_subject_token(value: &str) -> Result<String, String> {
     let valid = !value.is_empty()
-        && value.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
     if valid {
         Ok(value.to_owned())
     } else {
@@ -86,7 +105,9 @@ mod tests {
     fn parse(args: &[&str]) -> Result<CommonConfig, String> {
         let mut all = vec!["test"];
         all.extend_from_slice(args);
-        Test::try_parse_from(all).map(|t| t.common).map_err(|e| e.to_string())
+        Test::try_parse_from(all)
+            .map(|t| t.common)
+            .map_err(|e| e.to_string())
     }
 
     #[test]
@@ -98,11 +119,19 @@ mod tests {
 
         let error = parse(&["--database-url", "mysql://x"]).unwrap_err();
         assert!(error.contains("postgres://"), "{error}");
-        let error = parse(&["--database-url", "postgres://h/db", "--nats-url", "http://x"]).unwrap_err();
+        let error = parse(&[
+            "--database-url",
+            "postgres://h/db",
+            "--nats-url",
+            "http://x",
+        ])
+        .unwrap_err();
         assert!(error.contains("nats://"), "{error}");
-        let error = parse(&["--database-url", "postgres://h/db", "--db-pool-size", "0"]).unwrap_err();
+        let error =
+            parse(&["--database-url", "postgres://h/db", "--db-pool-size", "0"]).unwrap_err();
         assert!(error.contains("db-pool-size"), "{error}");
-        let error = parse(&["--database-url", "postgres://h/db", "--subject-root", "a.b"]).unwrap_err();
+        let error =
+            parse(&["--database-url", "postgres://h/db", "--subject-root", "a.b"]).unwrap_err();
         assert!(error.contains("subject token"), "{error}");
     }
 }

@@ -35,7 +35,9 @@ pub async fn serve(
 ) -> Result<(), ServeError> {
     let (reporter, health) = tonic_health::server::health_reporter();
     for service in options.services {
-        reporter.set_service_status(*service, ServingStatus::Serving).await;
+        reporter
+            .set_service_status(*service, ServingStatus::Serving)
+            .await;
     }
     let reflection_v1 = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(options.descriptor_set)
@@ -55,7 +57,9 @@ pub async fn serve(
         .serve_with_incoming_shutdown(incoming, async move {
             shutdown.cancelled().await;
             for service in options.services {
-                reporter.set_service_status(*service, ServingStatus::NotServing).await;
+                reporter
+                    .set_service_status(*service, ServingStatus::NotServing)
+                    .await;
             }
         })
         .await?;

@@ -4,7 +4,9 @@ use std::time::Duration;
 
 /// A client that keeps retrying while the server is away, at start and later.
 /// Commands keep succeeding meanwhile: the outbox holds their events.
-pub async fn connect(url: &str, name: &str) -> Result<async_nats::Client, async_nats::ConnectError> {
+pub use async_nats::{Client, ConnectError};
+
+pub async fn connect(url: &str, name: &str) -> Result<Client, ConnectError> {
     async_nats::ConnectOptions::new()
         .name(name)
         .retry_on_initial_connect()

@@ -26,11 +26,20 @@ pub struct Caller {
 impl Caller {
     /// Reads the caller; a missing or malformed tenant is `UNAUTHENTICATED`.
     pub fn from_metadata(metadata: &MetadataMap) -> Result<Caller, Status> {
-        let text = |name: &str| metadata.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+        let text = |name: &str| {
+            metadata
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::trim)
+        };
         let tenant_id = match text(TENANT_HEADER) {
             Some(value) => Uuid::parse_str(value)
                 .map_err(|_| Status::unauthenticated(format!("{TENANT_HEADER} must be a UUID")))?,
-            None => return Err(Status::unauthenticated(format!("{TENANT_HEADER} header is required"))),
+            None => {
+                return Err(Status::unauthenticated(format!(
+                    "{TENANT_HEADER} header is required"
+                )));
+            }
         };
         let actor = text(ACTOR_HEADER)
             .filter(|a| !a.is_empty() && a.len() <= 200)
@@ -39,8 +48,15 @@ impl Caller {
         let correlation_id = text(CORRELATION_HEADER)
             .and_then(|v| Uuid::parse_str(v).ok())
             .unwrap_or_else(Uuid::now_v7);
-        let traceparent = text(TRACEPARENT_HEADER).filter(|t| t.len() <= 128).map(str::to_owned);
-        Ok(Caller { tenant_id, actor, correlation_id, traceparent })
+        let traceparent = text(TRACEPARENT_HEADER)
+            .filter(|t| t.len() <= 128)
+            .map(str::to_owned);
+        Ok(Caller {
+            tenant_id,
+            actor,
+            correlation_id,
+            traceparent,
+        })
     }
 }
 
@@ -55,12 +71,18 @@ mod tests {
         assert_eq!(missing.code(), tonic::Code::Unauthenticated);
 
         metadata.insert(TENANT_HEADER, "nope".parse().unwrap());
-        assert_eq!(Caller::from_metadata(&metadata).unwrap_err().code(), tonic::Code::Unauthenticated);
+        assert_eq!(
+            Caller::from_metadata(&metadata).unwrap_err().code(),
+            tonic::Code::Unauthenticated
+        );
 
         let tenant = Uuid::now_v7();
         metadata.insert(TENANT_HEADER, tenant.to_string().parse().unwrap());
         metadata.insert(ACTOR_HEADER, "hr:ada".parse().unwrap());
         let caller = Caller::from_metadata(&metadata).unwrap();
-        assert_eq!((caller.tenant_id, caller.actor.as_str()), (tenant, "hr:ada"));
+        assert_eq!(
+            (caller.tenant_id, caller.actor.as_str()),
+            (tenant, "hr:ada")
+        );
     }
 }

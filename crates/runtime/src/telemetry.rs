@@ -38,9 +38,14 @@ impl Drop for TelemetryGuard {
 
 /// Installs the global subscriber: `RUST_LOG` filters (default `info`), and
 /// spans go to `otlp_endpoint` over gRPC when given.
-pub fn init(service: &'static str, otlp_endpoint: Option<&str>) -> Result<TelemetryGuard, TelemetryError> {
+pub fn init(
+    service: &'static str,
+    otlp_endpoint: Option<&str>,
+) -> Result<TelemetryGuard, TelemetryError> {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let fmt = tracing_subscriber::fmt::layer().with_target(false).with_writer(std::io::stderr);
+    let fmt = tracing_subscriber::fmt::layer()
+        .with_target(false)
+        .with_writer(std::io::stderr);
 
     let provider = match otlp_endpoint {
         Some(endpoint) => {
@@ -48,7 +53,10 @@ pub fn init(service: &'static str, otlp_endpoint: Option<&str>) -> Result<Teleme
                 .with_tonic()
                 .with_endpoint(endpoint)
                 .build()
-                .map_err(|source| TelemetryError::Exporter { endpoint: endpoint.to_owned(), source })?;
+                .map_err(|source| TelemetryError::Exporter {
+                    endpoint: endpoint.to_owned(),
+                    source,
+                })?;
             let provider = SdkTracerProvider::builder()
                 .with_batch_exporter(exporter)
                 .with_resource(Resource::builder().with_service_name(service).build())
@@ -59,8 +67,14 @@ pub fn init(service: &'static str, otlp_endpoint: Option<&str>) -> Result<Teleme
         None => None,
     };
     let otel = provider.as_ref().map(|provider| {
-        tracing_opentelemetry::layer().with_tracer(provider.tracer(service)).boxed()
+        tracing_opentelemetry::layer()
+            .with_tracer(provider.tracer(service))
+            .boxed()
     });
-    tracing_subscriber::registry().with(filter).with(fmt).with(otel).try_init()?;
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(fmt)
+        .with(otel)
+        .try_init()?;
     Ok(TelemetryGuard { provider })
 }

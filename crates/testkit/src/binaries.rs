@@ -24,7 +24,9 @@ pub(crate) fn nats_server() -> anyhow::Result<PathBuf> {
                 .map(PathBuf::from)
                 .find(|candidate| candidate.is_file())
         })
-        .ok_or_else(|| anyhow::anyhow!("no nats-server binary in PATH or /usr/sbin; {INSTALL_HINT}"))
+        .ok_or_else(|| {
+            anyhow::anyhow!("no nats-server binary in PATH or /usr/sbin; {INSTALL_HINT}")
+        })
 }
 
 /// The directory holding PostgreSQL's `initdb` and `pg_ctl`: the newest
@@ -50,6 +52,8 @@ pub(crate) fn postgres_bin_dir() -> anyhow::Result<PathBuf> {
         .and_then(|initdb| initdb.parent().map(Path::to_path_buf))
         .filter(|dir| has_tools(dir))
         .ok_or_else(|| {
-            anyhow::anyhow!("no PostgreSQL server binaries (/usr/lib/postgresql/*/bin/initdb); {INSTALL_HINT}")
+            anyhow::anyhow!(
+                "no PostgreSQL server binaries (/usr/lib/postgresql/*/bin/initdb); {INSTALL_HINT}"
+            )
         })
 }

@@ -19,7 +19,10 @@ where
     let joined = std::thread::Builder::new()
         .name("testkit-cleanup".into())
         .spawn(move || {
-            let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+            let runtime = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
                 Ok(runtime) => runtime,
                 Err(error) => {
                     tracing::warn!(%error, "testkit: no runtime to {thread_what}");
@@ -28,8 +31,13 @@ where
             };
             match runtime.block_on(async { tokio::time::timeout(CLEANUP_TIMEOUT, make()).await }) {
                 Ok(Ok(())) => {}
-                Ok(Err(error)) => tracing::warn!(error = format!("{error:#}"), "testkit: could not {thread_what}"),
-                Err(_) => tracing::warn!("testkit: gave up to {thread_what} after {CLEANUP_TIMEOUT:?}"),
+                Ok(Err(error)) => tracing::warn!(
+                    error = format!("{error:#}"),
+                    "testkit: could not {thread_what}"
+                ),
+                Err(_) => {
+                    tracing::warn!("testkit: gave up to {thread_what} after {CLEANUP_TIMEOUT:?}")
+                }
             }
         })
         .map(|handle| handle.join());

@@ -61,7 +61,13 @@ impl TestNats {
     pub fn stream_name(&self, service: &str) -> String {
         let service: String = service
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
             .collect();
         format!("{}_{}", self.prefix.to_uppercase(), service.to_uppercase())
     }
@@ -77,17 +83,20 @@ impl Drop for TestNats {
     fn drop(&mut self) {
         let url = self.url.clone();
         let stream_prefix = self.prefix.to_uppercase();
-        drop_thread::run_to_completion(format!("delete the streams {stream_prefix}*"), move || async move {
-            let jetstream = async_nats::jetstream::new(connect(&url).await?);
-            let names: Vec<String> = jetstream.stream_names().try_collect().await?;
-            for name in names.iter().filter(|name| name.starts_with(&stream_prefix)) {
-                jetstream
-                    .delete_stream(name)
-                    .await
-                    .map_err(|error| anyhow::anyhow!("delete stream {name}: {error}"))?;
-            }
-            Ok(())
-        });
+        drop_thread::run_to_completion(
+            format!("delete the streams {stream_prefix}*"),
+            move || async move {
+                let jetstream = async_nats::jetstream::new(connect(&url).await?);
+                let names: Vec<String> = jetstream.stream_names().try_collect().await?;
+                for name in names.iter().filter(|name| name.starts_with(&stream_prefix)) {
+                    jetstream
+                        .delete_stream(name)
+                        .await
+                        .map_err(|error| anyhow::anyhow!("delete stream {name}: {error}"))?;
+                }
+                Ok(())
+            },
+        );
     }
 }
 

@@ -12,7 +12,10 @@ use std::time::{Duration, Instant};
 /// If no socket can be bound on 127.0.0.1.
 pub fn free_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port on 127.0.0.1");
-    listener.local_addr().expect("local address of a bound listener").port()
+    listener
+        .local_addr()
+        .expect("local address of a bound listener")
+        .port()
 }
 
 /// Returns a NATS URL of a free port on 127.0.0.1 where nothing listens, for

@@ -44,7 +44,11 @@ impl TestDatabase {
             .map_err(|error| anyhow::anyhow!("create database {name}: {error}"))?;
         let _ = admin.close().await;
         let url = with_database(&admin_url, &name);
-        Ok(TestDatabase { url, name, admin_url })
+        Ok(TestDatabase {
+            url,
+            name,
+            admin_url,
+        })
     }
 
     /// A connection pool to this database (at most 8 connections).
@@ -119,7 +123,10 @@ mod tests {
             with_database("postgres://postgres@127.0.0.1:5432/postgres", "x"),
             "postgres://postgres@127.0.0.1:5432/x"
         );
-        assert_eq!(with_database("postgres://u:p@h:1", "x"), "postgres://u:p@h:1/x");
+        assert_eq!(
+            with_database("postgres://u:p@h:1", "x"),
+            "postgres://u:p@h:1/x"
+        );
         assert_eq!(
             with_database("postgres://h/postgres?sslmode=disable", "x"),
             "postgres://h/x?sslmode=disable"

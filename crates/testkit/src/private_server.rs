@@ -34,10 +34,17 @@ impl PrivateNats {
     /// # Errors
     /// When `nats-server` is not installed or does not come up.
     pub async fn start() -> anyhow::Result<PrivateNats> {
-        let dir = std::env::temp_dir().join(format!("tenure-private-nats-{}", uuid::Uuid::new_v4().simple()));
+        let dir = std::env::temp_dir().join(format!(
+            "tenure-private-nats-{}",
+            uuid::Uuid::new_v4().simple()
+        ));
         std::fs::create_dir_all(&dir)
             .map_err(|error| anyhow::anyhow!("create {}: {error}", dir.display()))?;
-        let mut server = PrivateNats { child: None, port: free_port(), dir };
+        let mut server = PrivateNats {
+            child: None,
+            port: free_port(),
+            dir,
+        };
         server.restart().await?;
         Ok(server)
     }
@@ -52,7 +59,9 @@ impl PrivateNats {
     /// waits until it has exited, so the port is released. Does nothing when
     /// it is not running.
     pub async fn stop(&mut self) {
-        let Some(mut child) = self.child.take() else { return };
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
         let _ = Command::new("kill")
             .args(["-TERM", &child.id().to_string()])
             .stdout(Stdio::null())
@@ -99,9 +108,11 @@ impl PrivateNats {
             .spawn()
             .map_err(|error| anyhow::anyhow!("start {}: {error}", binary.display()))?;
         let waited = tokio::task::spawn_blocking(move || {
-            let result = wait_until_accepts(localhost(port), START_TIMEOUT, || match child.try_wait()? {
-                Some(status) => anyhow::bail!("nats-server exited ({status})"),
-                None => Ok(()),
+            let result = wait_until_accepts(localhost(port), START_TIMEOUT, || {
+                match child.try_wait()? {
+                    Some(status) => anyhow::bail!("nats-server exited ({status})"),
+                    None => Ok(()),
+                }
             });
             (child, result)
         })

@@ -24,9 +24,19 @@ async fn parallel_databases_are_distinct_usable_and_dropped() {
 
     for db in [&first, &second] {
         let pool = db.pool().await;
-        sqlx::query("CREATE TABLE marker (name text)").execute(&pool).await.unwrap();
-        sqlx::query("INSERT INTO marker VALUES ($1)").bind(&db.name).execute(&pool).await.unwrap();
-        let current: String = sqlx::query_scalar("SELECT current_database()").fetch_one(&pool).await.unwrap();
+        sqlx::query("CREATE TABLE marker (name text)")
+            .execute(&pool)
+            .await
+            .unwrap();
+        sqlx::query("INSERT INTO marker VALUES ($1)")
+            .bind(&db.name)
+            .execute(&pool)
+            .await
+            .unwrap();
+        let current: String = sqlx::query_scalar("SELECT current_database()")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
         assert_eq!(current, db.name);
         // The pool stays open: the drop must end its connections itself.
         std::mem::forget(pool.clone());

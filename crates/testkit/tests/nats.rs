@@ -30,7 +30,10 @@ async fn prefixes_differ_and_streams_are_deleted_on_drop() {
         .await
         .unwrap();
     jetstream
-        .publish(format!("{}.employees.EmployeeHired", first.subject_root()), "hello".into())
+        .publish(
+            format!("{}.employees.EmployeeHired", first.subject_root()),
+            "hello".into(),
+        )
         .await
         .unwrap()
         .await

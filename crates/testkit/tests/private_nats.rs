@@ -29,12 +29,21 @@ async fn stream_messages_survive_stop_and_restart() {
     }
 
     server.stop().await;
-    assert!(async_nats::connect(&url).await.is_err(), "stopped server still answers");
+    assert!(
+        async_nats::connect(&url).await.is_err(),
+        "stopped server still answers"
+    );
 
     server.restart().await.unwrap();
     assert_eq!(server.url(), url);
     let fresh = async_nats::jetstream::new(async_nats::connect(&url).await.unwrap());
-    let info = fresh.get_stream("EVENTS").await.unwrap().get_info().await.unwrap();
+    let info = fresh
+        .get_stream("EVENTS")
+        .await
+        .unwrap()
+        .get_info()
+        .await
+        .unwrap();
     assert_eq!(info.state.messages, 3);
 
     // A client from before the outage reconnects by itself.

@@ -23,14 +23,20 @@ enum Verdict {
 impl Consumer {
     /// Applies a batch and acks it. If the database fails, nothing is acked and
     /// every message is delivered again after the retry delay.
-    pub(super) async fn apply_batch(&mut self, messages: Vec<Message>) -> Result<(), async_nats::Error> {
+    pub(super) async fn apply_batch(
+        &mut self,
+        messages: Vec<Message>,
+    ) -> Result<(), async_nats::Error> {
         let parsed: Vec<Result<Incoming, String>> = messages.iter().map(Incoming::parse).collect();
         let verdicts = match self.apply_in_transaction(&messages, &parsed).await {
             Ok(verdicts) => verdicts,
             Err(db_error) => {
                 error!(consumer = %self.settings.name, error = %db_error, "batch not applied; redelivering");
                 for message in &messages {
-                    message.ack_with(AckKind::Nak(Some(self.settings.retry_delay))).await.ok();
+                    message
+                        .ack_with(AckKind::Nak(Some(self.settings.retry_delay)))
+                        .await
+                        .ok();
                 }
                 tokio::time::sleep(self.settings.retry_delay).await;
                 return Ok(());
@@ -39,7 +45,11 @@ impl Consumer {
         for (message, verdict) in messages.iter().zip(verdicts) {
             let acked = match verdict {
                 Verdict::Ack => message.ack().await,
-                Verdict::Retry => message.ack_with(AckKind::Nak(Some(self.settings.retry_delay))).await,
+                Verdict::Retry => {
+                    message
+                        .ack_with(AckKind::Nak(Some(self.settings.retry_delay)))
+                        .await
+                }
             };
             if let Err(error) = acked {
                 // The effect is committed; a redelivery is absorbed by the inbox.
@@ -66,7 +76,8 @@ impl Consumer {
             let incoming = match parsed {
                 Ok(incoming) => incoming,
                 Err(reason) => {
-                    self.dead_letter_unreadable(&mut tx, message, reason).await?;
+                    self.dead_letter_unreadable(&mut tx, message, reason)
+                        .await?;
                     verdicts.push(Verdict::Ack);
                     continue;
                 }
@@ -132,7 +143,10 @@ impl Consumer {
         reason: &str,
     ) -> Result<(), sqlx::Error> {
         let headers = message.headers.clone().unwrap_or_default();
-        let sequence = message.info().map(|i| i.stream_sequence as i64).unwrap_or(0);
+        let sequence = message
+            .info()
+            .map(|i| i.stream_sequence as i64)
+            .unwrap_or(0);
         error!(consumer = %self.settings.name, reason, "unreadable message dead-lettered");
         inbox::dead_letter(
             tx,

@@ -6,12 +6,18 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 /// Which of `ids` this consumer has already applied.
-pub(crate) async fn already_applied(conn: &mut PgConnection, consumer: &str, ids: &[Uuid]) -> Result<HashSet<Uuid>, sqlx::Error> {
-    let rows: Vec<Uuid> = sqlx::query_scalar("SELECT message_id FROM inbox WHERE consumer = $1 AND message_id = ANY($2)")
-        .bind(consumer)
-        .bind(ids)
-        .fetch_all(conn)
-        .await?;
+pub(crate) async fn already_applied(
+    conn: &mut PgConnection,
+    consumer: &str,
+    ids: &[Uuid],
+) -> Result<HashSet<Uuid>, sqlx::Error> {
+    let rows: Vec<Uuid> = sqlx::query_scalar(
+        "SELECT message_id FROM inbox WHERE consumer = $1 AND message_id = ANY($2)",
+    )
+    .bind(consumer)
+    .bind(ids)
+    .fetch_all(conn)
+    .await?;
     Ok(rows.into_iter().collect())
 }
 
@@ -22,7 +28,11 @@ pub(crate) struct InboxEntry {
     pub stream_sequence: i64,
 }
 
-pub(crate) async fn record(conn: &mut PgConnection, consumer: &str, entries: &[InboxEntry]) -> Result<(), sqlx::Error> {
+pub(crate) async fn record(
+    conn: &mut PgConnection,
+    consumer: &str,
+    entries: &[InboxEntry],
+) -> Result<(), sqlx::Error> {
     if entries.is_empty() {
         return Ok(());
     }
@@ -55,7 +65,10 @@ pub(crate) struct DeadLetter<'a> {
     pub payload: &'a [u8],
 }
 
-pub(crate) async fn dead_letter(conn: &mut PgConnection, letter: DeadLetter<'_>) -> Result<(), sqlx::Error> {
+pub(crate) async fn dead_letter(
+    conn: &mut PgConnection,
+    letter: DeadLetter<'_>,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO dead_letters (consumer, message_id, tenant_id, subject, stream_sequence, attempts, error, headers, payload) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",

@@ -34,7 +34,9 @@ pub struct Incoming {
 impl Incoming {
     /// Reads a delivered message; `Err` says why it cannot be processed at all.
     pub(crate) fn parse(message: &Message) -> Result<Incoming, String> {
-        let info = message.info().map_err(|e| format!("not a JetStream message: {e}"))?;
+        let info = message
+            .info()
+            .map_err(|e| format!("not a JetStream message: {e}"))?;
         let headers = message.headers.clone().unwrap_or_default();
         let message_id = headers::get_uuid(&headers, headers::MSG_ID)
             .ok_or_else(|| format!("{} header missing or not a UUID", headers::MSG_ID))?;
@@ -51,7 +53,8 @@ impl Incoming {
                 .unwrap_or(1),
             tenant_id: headers::get_uuid(&headers, headers::TENANT),
             stream_id: headers::get_uuid(&headers, headers::CE_SUBJECT),
-            stream_version: headers::get(&headers, headers::STREAM_VERSION).and_then(|v| v.parse().ok()),
+            stream_version: headers::get(&headers, headers::STREAM_VERSION)
+                .and_then(|v| v.parse().ok()),
             correlation_id: headers::get_uuid(&headers, headers::CORRELATION_ID),
             traceparent: headers::get(&headers, headers::TRACEPARENT).map(str::to_owned),
             stream_sequence: info.stream_sequence,

@@ -8,8 +8,8 @@
 //! dead-letter table with its error, so it never blocks the consumer.
 
 mod apply;
-mod incoming;
 mod inbox;
+mod incoming;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -34,7 +34,8 @@ pub type HandlerError = Box<dyn std::error::Error + Send + Sync>;
 #[async_trait]
 pub trait MessageHandler: Send + Sync + 'static {
     /// Applies one message. An error rolls back this message's work only.
-    async fn handle(&self, conn: &mut PgConnection, message: &Incoming) -> Result<(), HandlerError>;
+    async fn handle(&self, conn: &mut PgConnection, message: &Incoming)
+    -> Result<(), HandlerError>;
 }
 
 /// Which messages a consumer reads and how it treats failures.
@@ -82,8 +83,19 @@ pub struct Consumer {
 }
 
 impl Consumer {
-    pub fn new(store: EventStore, client: async_nats::Client, settings: ConsumerSettings, handler: Arc<dyn MessageHandler>) -> Self {
-        Self { store, jetstream: jetstream::new(client), settings, handler, failures: HashMap::new() }
+    pub fn new(
+        store: EventStore,
+        client: async_nats::Client,
+        settings: ConsumerSettings,
+        handler: Arc<dyn MessageHandler>,
+    ) -> Self {
+        Self {
+            store,
+            jetstream: jetstream::new(client),
+            settings,
+            handler,
+            failures: HashMap::new(),
+        }
     }
 
     /// Consumes until `shutdown`; a batch in hand is finished first.
@@ -141,7 +153,9 @@ impl Consumer {
             for message in batch {
                 match message {
                     Ok(message) => messages.push(message),
-                    Err(error) => warn!(consumer = %self.settings.name, error = %error, "pull error"),
+                    Err(error) => {
+                        warn!(consumer = %self.settings.name, error = %error, "pull error")
+                    }
                 }
             }
             if !messages.is_empty() {

@@ -32,7 +32,10 @@ struct OutboxRow {
 }
 
 /// Creates the service's stream if missing.
-pub(crate) async fn ensure_stream(js: &jetstream::Context, settings: &RelaySettings) -> Result<(), RelayError> {
+pub(crate) async fn ensure_stream(
+    js: &jetstream::Context,
+    settings: &RelaySettings,
+) -> Result<(), RelayError> {
     js.get_or_create_stream(stream::Config {
         name: settings.stream_name.clone(),
         subjects: vec![settings.all_subjects()],
@@ -50,14 +53,21 @@ pub(crate) async fn ensure_stream(js: &jetstream::Context, settings: &RelaySetti
 /// All publishes go out before the first ack is awaited. Rows are deleted up
 /// to the first failed publish; that one and all after it stay for the next
 /// attempt, which JetStream deduplicates where they had arrived.
-pub(crate) async fn relay_batch(store: &EventStore, js: &jetstream::Context, settings: &RelaySettings) -> Result<usize, RelayError> {
+pub(crate) async fn relay_batch(
+    store: &EventStore,
+    js: &jetstream::Context,
+    settings: &RelaySettings,
+) -> Result<usize, RelayError> {
     let sql = format!(
         "SELECT o.id AS outbox_id, {} FROM outbox o \
          JOIN events e ON e.stream_id = o.stream_id AND e.version = o.version \
          ORDER BY o.id LIMIT $1",
         crate::store::record::EVENT_COLUMNS
     );
-    let rows: Vec<OutboxRow> = sqlx::query_as(&sql).bind(settings.batch_size).fetch_all(store.pool()).await?;
+    let rows: Vec<OutboxRow> = sqlx::query_as(&sql)
+        .bind(settings.batch_size)
+        .fetch_all(store.pool())
+        .await?;
     if rows.is_empty() {
         return Ok(0);
     }
@@ -69,11 +79,16 @@ pub(crate) async fn relay_batch(store: &EventStore, js: &jetstream::Context, set
         let subject = settings.subject(&event.event.event_type);
         let headers = headers::for_event(&event, &settings.service, &subject);
         let payload = Bytes::from(std::mem::take(&mut event.event.payload));
-        let publish = jetstream::message::PublishMessage::build().payload(payload).headers(headers);
+        let publish = jetstream::message::PublishMessage::build()
+            .payload(payload)
+            .headers(headers);
         match js.send_publish(subject, publish).await {
             Ok(ack) => in_flight.push((row.outbox_id, event.event_id, ack)),
             Err(error) => {
-                failure = Some(RelayError::Publish { event_id: event.event_id, source: error.into() });
+                failure = Some(RelayError::Publish {
+                    event_id: event.event_id,
+                    source: error.into(),
+                });
                 break;
             }
         }
@@ -87,7 +102,10 @@ pub(crate) async fn relay_batch(store: &EventStore, js: &jetstream::Context, set
             Ok(_) => {}
             Err(error) => {
                 if first_unacked.is_none() {
-                    first_unacked = Some(RelayError::Publish { event_id, source: error.into() });
+                    first_unacked = Some(RelayError::Publish {
+                        event_id,
+                        source: error.into(),
+                    });
                 }
             }
         }

@@ -41,9 +41,15 @@ pub fn for_event(event: &Recorded<EventData>, service: &str, subject: &str) -> H
     headers.insert(STREAM_TYPE, event.stream_type.as_str());
     headers.insert(STREAM_VERSION, event.version.to_string().as_str());
     headers.insert(EVENT_TYPE, event.event.event_type.as_str());
-    headers.insert(SCHEMA_VERSION, event.event.schema_version.to_string().as_str());
+    headers.insert(
+        SCHEMA_VERSION,
+        event.event.schema_version.to_string().as_str(),
+    );
     headers.insert(ACTOR, event.metadata.actor.as_str());
-    headers.insert(CORRELATION_ID, event.metadata.correlation_id.to_string().as_str());
+    headers.insert(
+        CORRELATION_ID,
+        event.metadata.correlation_id.to_string().as_str(),
+    );
     if let Some(causation) = event.metadata.causation_id {
         headers.insert(CAUSATION_ID, causation.to_string().as_str());
     }

@@ -17,7 +17,11 @@ pub(crate) struct Leadership {
 }
 
 /// Waits until this process holds the relay lock, or returns None on shutdown.
-pub(crate) async fn acquire(store: &EventStore, settings: &RelaySettings, shutdown: &CancellationToken) -> Option<Leadership> {
+pub(crate) async fn acquire(
+    store: &EventStore,
+    settings: &RelaySettings,
+    shutdown: &CancellationToken,
+) -> Option<Leadership> {
     let lock = store.appender_lock();
     loop {
         if shutdown.is_cancelled() {
@@ -35,7 +39,11 @@ pub(crate) async fn acquire(store: &EventStore, settings: &RelaySettings, shutdo
     }
 }
 
-async fn try_acquire(store: &EventStore, class: i32, key: i32) -> Result<Option<Leadership>, sqlx::Error> {
+async fn try_acquire(
+    store: &EventStore,
+    class: i32,
+    key: i32,
+) -> Result<Option<Leadership>, sqlx::Error> {
     let mut conn = store.pool().acquire().await?.detach();
     let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1, $2)")
         .bind(class)

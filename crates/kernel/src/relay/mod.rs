@@ -72,7 +72,9 @@ impl RelaySettings {
 
 /// The JetStream stream name of a service's events: `TENURE_EMPLOYEES`.
 pub fn stream_name(subject_root: &str, service: &str) -> String {
-    format!("{}_{}", subject_root, service).to_uppercase().replace(['.', '-'], "_")
+    format!("{}_{}", subject_root, service)
+        .to_uppercase()
+        .replace(['.', '-'], "_")
 }
 
 /// The `LISTEN` channel on which appends in other replicas wake the relay.
@@ -94,13 +96,18 @@ impl Relay {
             .max_ack_inflight(settings.batch_size.max(1) as usize * 2)
             .backpressure_on_inflight(true)
             .build(client);
-        Self { store, jetstream, settings }
+        Self {
+            store,
+            jetstream,
+            settings,
+        }
     }
 
     /// Relays until `shutdown`; waits its turn while another replica relays.
     pub async fn run(self, shutdown: CancellationToken) {
         while !shutdown.is_cancelled() {
-            let Some(mut leader) = leader::acquire(&self.store, &self.settings, &shutdown).await else {
+            let Some(mut leader) = leader::acquire(&self.store, &self.settings, &shutdown).await
+            else {
                 return;
             };
             info!(stream = %self.settings.stream_name, "relay active");
@@ -109,7 +116,11 @@ impl Relay {
         }
     }
 
-    async fn relay_while_leader(&self, leader: &mut leader::Leadership, shutdown: &CancellationToken) {
+    async fn relay_while_leader(
+        &self,
+        leader: &mut leader::Leadership,
+        shutdown: &CancellationToken,
+    ) {
         let mut listener = self.listen().await;
         let mut stream_ready = false;
         let mut backoff = Duration::ZERO;
@@ -152,7 +163,10 @@ impl Relay {
     /// (the poll timer covers that time).
     async fn listen(&self) -> Option<PgListener> {
         let mut listener = PgListener::connect_with(self.store.pool()).await.ok()?;
-        listener.listen(&channel(&self.store.settings().schema)).await.ok()?;
+        listener
+            .listen(&channel(&self.store.settings().schema))
+            .await
+            .ok()?;
         Some(listener)
     }
 

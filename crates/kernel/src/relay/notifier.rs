@@ -14,7 +14,11 @@ pub async fn run(store: EventStore, shutdown: CancellationToken) {
             _ = shutdown.cancelled() => return,
             _ = store.signal().wait_remote() => {}
         }
-        if let Err(error) = sqlx::query("SELECT pg_notify($1, '')").bind(&channel).execute(store.pool()).await {
+        if let Err(error) = sqlx::query("SELECT pg_notify($1, '')")
+            .bind(&channel)
+            .execute(store.pool())
+            .await
+        {
             debug!(error = %error, "cannot notify other relays; they will poll");
         }
     }

@@ -49,9 +49,13 @@ impl EventStore {
             .fetch_all(&mut *conn)
             .await
             .map_err(|error| {
-                let guard = error.as_database_error().and_then(|db| db.constraint()) == Some(VERSION_GUARD);
+                let guard =
+                    error.as_database_error().and_then(|db| db.constraint()) == Some(VERSION_GUARD);
                 if guard {
-                    AppendError::Conflict { stream_id, expected: expected_version }
+                    AppendError::Conflict {
+                        stream_id,
+                        expected: expected_version,
+                    }
                 } else {
                     AppendError::from(error)
                 }
@@ -61,16 +65,18 @@ impl EventStore {
             .into_iter()
             .zip(ids)
             .zip(events.iter().cloned())
-            .map(|(((version, position, tx_id, recorded_at), event_id), event)| Recorded {
-                event_id,
-                global: GlobalPosition { tx_id, position },
-                stream_type: stream_type.to_owned(),
-                stream_id,
-                version,
-                recorded_at,
-                metadata: metadata.clone(),
-                event,
-            })
+            .map(
+                |(((version, position, tx_id, recorded_at), event_id), event)| Recorded {
+                    event_id,
+                    global: GlobalPosition { tx_id, position },
+                    stream_type: stream_type.to_owned(),
+                    stream_id,
+                    version,
+                    recorded_at,
+                    metadata: metadata.clone(),
+                    event,
+                },
+            )
             .collect())
     }
 }

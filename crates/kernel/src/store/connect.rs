@@ -12,7 +12,9 @@ static KERNEL_MIGRATIONS: Migrator = sqlx::migrate!("./migrations");
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
-    #[error("schema name {0:?} must be lowercase letters, digits and underscores, starting with a letter")]
+    #[error(
+        "schema name {0:?} must be lowercase letters, digits and underscores, starting with a letter"
+    )]
     BadSchema(String),
     #[error("DATABASE_URL is not a valid PostgreSQL URL")]
     BadUrl(#[source] sqlx::Error),
@@ -21,12 +23,18 @@ pub enum ConnectError {
 }
 
 /// A pool whose connections work in `schema`, created if missing.
-pub async fn connect(database_url: &str, schema: &str, max_connections: u32) -> Result<PgPool, ConnectError> {
+pub async fn connect(
+    database_url: &str,
+    schema: &str,
+    max_connections: u32,
+) -> Result<PgPool, ConnectError> {
     if !is_valid_schema(schema) {
         return Err(ConnectError::BadSchema(schema.to_owned()));
     }
     let options = PgConnectOptions::from_str(database_url).map_err(ConnectError::BadUrl)?;
-    let mut admin = PgConnection::connect_with(&options).await.map_err(ConnectError::Connect)?;
+    let mut admin = PgConnection::connect_with(&options)
+        .await
+        .map_err(ConnectError::Connect)?;
     admin
         .execute(format!("CREATE SCHEMA IF NOT EXISTS {schema}").as_str())
         .await

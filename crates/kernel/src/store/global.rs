@@ -45,7 +45,8 @@ impl EventStore {
     ) -> Result<Vec<Recorded<EventData>>, StoreError> {
         let mut conn = self.pool().acquire().await?;
         let horizon = self.horizon(&mut conn).await?;
-        self.read_below(&mut conn, after, horizon, limit, stream_type).await
+        self.read_below(&mut conn, after, horizon, limit, stream_type)
+            .await
     }
 
     /// Up to `limit` events after `after` and below `horizon` in commit order.

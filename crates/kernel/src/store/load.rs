@@ -41,7 +41,11 @@ impl EventStore {
             match (kind, event_type, schema_version) {
                 (1, Some(event_type), Some(schema_version)) => loaded.events.push((
                     version,
-                    EventData { event_type, schema_version, payload: data },
+                    EventData {
+                        event_type,
+                        schema_version,
+                        payload: data,
+                    },
                 )),
                 _ => loaded.snapshot = Some((version, data)),
             }
@@ -71,36 +75,5 @@ impl EventStore {
             .fetch_all(self.pool())
             .await?;
         Ok(rows.into_iter().map(Recorded::from).collect())
-    }
-
-    /// Writes the state of a stream at `version` as its snapshot, in the
-    /// caller's transaction; an older snapshot never replaces a newer one.
-    pub async fn save_snapshot(
-        &self,
-        conn: &mut PgConnection,
-        tenant_id: Uuid,
-        stream_type: &str,
-        stream_id: Uuid,
-        snapshot_version: i32,
-        version: i64,
-        state: &[u8],
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO snapshots (stream_id, tenant_id, stream_type, snapshot_version, version, state) \
-             VALUES ($1, $2, $3, $4, $5, $6) \
-             ON CONFLICT (stream_id) DO UPDATE \
-             SET snapshot_version = EXCLUDED.snapshot_version, version = EXCLUDED.version, \
-                 state = EXCLUDED.state, taken_at = now() \
-             WHERE snapshots.version < EXCLUDED.version OR snapshots.snapshot_version <> EXCLUDED.snapshot_version",
-        )
-        .bind(stream_id)
-        .bind(tenant_id)
-        .bind(stream_type)
-        .bind(snapshot_version)
-        .bind(version)
-        .bind(state)
-        .execute(conn)
-        .await?;
-        Ok(())
     }
 }

@@ -11,7 +11,7 @@ mod load;
 pub(crate) mod record;
 mod requests;
 mod signal;
-
+mod snapshot;
 
 use std::sync::Arc;
 
@@ -21,6 +21,7 @@ pub use connect::{ConnectError, connect, migrate};
 pub use load::LoadedRaw;
 pub use requests::PreviousOutcome;
 pub use signal::AppendSignal;
+pub use snapshot::Snapshot;
 
 /// How a service's store is laid out and tuned.
 #[derive(Debug, Clone)]
@@ -33,7 +34,10 @@ pub struct StoreSettings {
 
 impl StoreSettings {
     pub fn new(schema: impl Into<String>) -> Self {
-        Self { schema: schema.into(), snapshot_every: 100 }
+        Self {
+            schema: schema.into(),
+            snapshot_every: 100,
+        }
     }
 }
 
@@ -50,15 +54,18 @@ const LOCK_CLASS: i32 = 0x5445_4E55;
 impl AppenderLock {
     /// The lock of the appenders of one schema; the relay's lock is the next key.
     pub fn for_schema(schema: &str) -> Self {
-        Self { class: LOCK_CLASS, key: schema_key(schema) }
+        Self {
+            class: LOCK_CLASS,
+            key: schema_key(schema),
+        }
     }
 }
 
 /// A stable 31-bit hash (FNV-1a) of the schema name, so each service has its own keys.
 pub(crate) fn schema_key(schema: &str) -> i32 {
-    let hash = schema
-        .bytes()
-        .fold(0x811c_9dc5_u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193));
+    let hash = schema.bytes().fold(0x811c_9dc5_u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    });
     (hash & 0x3fff_fffe) as i32
 }
 
@@ -77,8 +84,10 @@ impl EventStore {
         let lock = AppenderLock::for_schema(&settings.schema);
         // BEGIN and the lock travel in one round trip; the lock comes before any
         // write, so before the transaction has an id (see global.rs).
-        let begin_statement =
-            format!("BEGIN; SELECT pg_advisory_xact_lock_shared({}, {})", lock.class, lock.key);
+        let begin_statement = format!(
+            "BEGIN; SELECT pg_advisory_xact_lock_shared({}, {})",
+            lock.class, lock.key
+        );
         Self {
             pool,
             settings: Arc::new(settings),

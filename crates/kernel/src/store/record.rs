@@ -35,7 +35,10 @@ impl From<EventRow> for Recorded<EventData> {
     fn from(row: EventRow) -> Self {
         Recorded {
             event_id: row.event_id,
-            global: GlobalPosition { tx_id: row.tx_id, position: row.position },
+            global: GlobalPosition {
+                tx_id: row.tx_id,
+                position: row.position,
+            },
             stream_type: row.stream_type,
             stream_id: row.stream_id,
             version: row.version,

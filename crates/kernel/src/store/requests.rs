@@ -17,13 +17,18 @@ const REQUEST_GUARD: &str = "command_log_pkey";
 
 impl EventStore {
     /// The first outcome of `request_id`, if it was executed before.
-    pub async fn find_request(&self, tenant_id: Uuid, request_id: &str) -> Result<Option<PreviousOutcome>, StoreError> {
-        let row: Option<(Uuid, i64)> =
-            sqlx::query_as("SELECT stream_id, version FROM command_log WHERE tenant_id = $1 AND request_id = $2")
-                .bind(tenant_id)
-                .bind(request_id)
-                .fetch_optional(self.pool())
-                .await?;
+    pub async fn find_request(
+        &self,
+        tenant_id: Uuid,
+        request_id: &str,
+    ) -> Result<Option<PreviousOutcome>, StoreError> {
+        let row: Option<(Uuid, i64)> = sqlx::query_as(
+            "SELECT stream_id, version FROM command_log WHERE tenant_id = $1 AND request_id = $2",
+        )
+        .bind(tenant_id)
+        .bind(request_id)
+        .fetch_optional(self.pool())
+        .await?;
         Ok(row.map(|(stream_id, version)| PreviousOutcome { stream_id, version }))
     }
 

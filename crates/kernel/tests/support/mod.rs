@@ -23,9 +23,13 @@ pub enum LedgerEvent {
 
 #[derive(Debug, Clone)]
 pub enum LedgerCommand {
-    Open { owner: String },
+    Open {
+        owner: String,
+    },
     /// Deposits each amount as its own event.
-    Deposit { amounts: Vec<i64> },
+    Deposit {
+        amounts: Vec<i64>,
+    },
 }
 
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -47,12 +51,17 @@ impl Aggregate for Ledger {
     fn decide(&self, command: &LedgerCommand) -> Result<Vec<LedgerEvent>, LedgerRule> {
         match command {
             LedgerCommand::Open { .. } if self.opened => Err(LedgerRule::AlreadyOpen),
-            LedgerCommand::Open { owner } => Ok(vec![LedgerEvent::Opened { owner: owner.clone() }]),
+            LedgerCommand::Open { owner } => Ok(vec![LedgerEvent::Opened {
+                owner: owner.clone(),
+            }]),
             LedgerCommand::Deposit { .. } if !self.opened => Err(LedgerRule::NotOpen),
-            LedgerCommand::Deposit { amounts } if amounts.iter().any(|a| *a <= 0) => Err(LedgerRule::NotPositive),
-            LedgerCommand::Deposit { amounts } => {
-                Ok(amounts.iter().map(|amount| LedgerEvent::Deposited { amount: *amount }).collect())
+            LedgerCommand::Deposit { amounts } if amounts.iter().any(|a| *a <= 0) => {
+                Err(LedgerRule::NotPositive)
             }
+            LedgerCommand::Deposit { amounts } => Ok(amounts
+                .iter()
+                .map(|amount| LedgerEvent::Deposited { amount: *amount })
+                .collect()),
         }
     }
 
@@ -93,13 +102,18 @@ impl DomainEvent for LedgerEvent {
     /// Version 1 of `Deposited` stored the amount in cents as `cents`.
     fn upcast(data: EventData) -> Result<EventData, CodecError> {
         if data.event_type == "Deposited" && data.schema_version == 1 {
-            let old: serde_json::Value = serde_json::from_slice(&data.payload).map_err(|e| CodecError::Malformed {
-                event_type: data.event_type.clone(),
-                reason: e.to_string(),
-            })?;
+            let old: serde_json::Value =
+                serde_json::from_slice(&data.payload).map_err(|e| CodecError::Malformed {
+                    event_type: data.event_type.clone(),
+                    reason: e.to_string(),
+                })?;
             let amount = old["cents"].as_i64().unwrap_or_default() / 100;
             let payload = serde_json::to_vec(&LedgerEvent::Deposited { amount }).unwrap();
-            return Ok(EventData { schema_version: 2, payload, ..data });
+            return Ok(EventData {
+                schema_version: 2,
+                payload,
+                ..data
+            });
         }
         Ok(data)
     }
@@ -116,8 +130,14 @@ pub async fn store_with(snapshot_every: i64) -> Fixture {
     let db = TestDatabase::create().await.expect("test database");
     let pool = connect(&db.url, "kernel_test", 60).await.expect("connect");
     migrate_kernel(&pool).await.expect("migrate");
-    let settings = StoreSettings { snapshot_every, ..StoreSettings::new("kernel_test") };
-    Fixture { db, store: EventStore::new(pool, settings) }
+    let settings = StoreSettings {
+        snapshot_every,
+        ..StoreSettings::new("kernel_test")
+    };
+    Fixture {
+        db,
+        store: EventStore::new(pool, settings),
+    }
 }
 
 pub async fn store() -> Fixture {

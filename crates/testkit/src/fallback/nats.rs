@@ -24,26 +24,37 @@ fn url_for(port: u16) -> String {
 /// a server). See [`resolve`].
 pub(crate) fn server_url() -> anyhow::Result<String> {
     static RESOLVED: Mutex<Option<String>> = Mutex::new(None);
-    let mut resolved = RESOLVED.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut resolved = RESOLVED
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     if let Some(url) = resolved.as_ref() {
         return Ok(url.clone());
     }
-    let url = resolve(std::env::var(ENV).ok(), STANDARD_PORT, &super::base_dir().join("nats"))?;
+    let url = resolve(
+        std::env::var(ENV).ok(),
+        STANDARD_PORT,
+        &super::base_dir().join("nats"),
+    )?;
     *resolved = Some(url.clone());
     Ok(url)
 }
 
 /// `env_url` when given; else the server on `standard_port` when something
 /// listens there; else a private server kept in `dir`.
-pub(crate) fn resolve(env_url: Option<String>, standard_port: u16, dir: &Path) -> anyhow::Result<String> {
+pub(crate) fn resolve(
+    env_url: Option<String>,
+    standard_port: u16,
+    dir: &Path,
+) -> anyhow::Result<String> {
     if let Some(url) = env_url {
         return Ok(url);
     }
     if accepts(localhost(standard_port)) {
         return Ok(url_for(standard_port));
     }
-    let port = ensure_running(dir)
-        .map_err(|error| anyhow::anyhow!("no NATS on 127.0.0.1:{standard_port} and no private one: {error:#}"))?;
+    let port = ensure_running(dir).map_err(|error| {
+        anyhow::anyhow!("no NATS on 127.0.0.1:{standard_port} and no private one: {error:#}")
+    })?;
     Ok(url_for(port))
 }
 
@@ -77,9 +88,15 @@ pub(crate) fn ensure_running(dir: &Path) -> anyhow::Result<u16> {
         .process_group(0)
         .spawn()
         .map_err(|error| anyhow::anyhow!("start {}: {error}", binary.display()))?;
-    wait_until_accepts(localhost(port), Duration::from_secs(30), || match child.try_wait()? {
-        Some(status) => anyhow::bail!("nats-server exited ({status}); log {}:\n{}", log.display(), tail(&log, 20)),
-        None => Ok(()),
+    wait_until_accepts(localhost(port), Duration::from_secs(30), || {
+        match child.try_wait()? {
+            Some(status) => anyhow::bail!(
+                "nats-server exited ({status}); log {}:\n{}",
+                log.display(),
+                tail(&log, 20)
+            ),
+            None => Ok(()),
+        }
     })?;
     write_port(&port_file, port)?;
     tracing::info!(port, dir = %dir.display(), "testkit: started a private NATS server");
@@ -120,12 +137,20 @@ mod tests {
     /// server with JetStream, and a later call reuses it.
     #[tokio::test]
     async fn starts_one_private_server_when_nothing_listens() {
-        let dir = std::env::temp_dir().join(format!("tenure-testkit-nats-{}", uuid::Uuid::new_v4().simple()));
+        let dir = std::env::temp_dir().join(format!(
+            "tenure-testkit-nats-{}",
+            uuid::Uuid::new_v4().simple()
+        ));
         let _cleanup = Cleanup(dir.clone());
         let dead = crate::free_port();
         let urls: Vec<String> = std::thread::scope(|scope| {
-            let handles: Vec<_> = (0..3).map(|_| scope.spawn(|| resolve(None, dead, &dir).unwrap())).collect();
-            handles.into_iter().map(|handle| handle.join().unwrap()).collect()
+            let handles: Vec<_> = (0..3)
+                .map(|_| scope.spawn(|| resolve(None, dead, &dir).unwrap()))
+                .collect();
+            handles
+                .into_iter()
+                .map(|handle| handle.join().unwrap())
+                .collect()
         });
         assert!(urls.iter().all(|url| url == &urls[0]), "{urls:?}");
         assert_ne!(urls[0], url_for(dead));

@@ -22,26 +22,37 @@ fn url_for(port: u16) -> String {
 /// a server). See [`resolve`].
 pub(crate) fn admin_url() -> anyhow::Result<String> {
     static RESOLVED: Mutex<Option<String>> = Mutex::new(None);
-    let mut resolved = RESOLVED.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut resolved = RESOLVED
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     if let Some(url) = resolved.as_ref() {
         return Ok(url.clone());
     }
-    let url = resolve(std::env::var(ENV).ok(), STANDARD_PORT, &super::base_dir().join("postgres"))?;
+    let url = resolve(
+        std::env::var(ENV).ok(),
+        STANDARD_PORT,
+        &super::base_dir().join("postgres"),
+    )?;
     *resolved = Some(url.clone());
     Ok(url)
 }
 
 /// `env_url` when given; else the server on `standard_port` when something
 /// listens there; else a private server kept in `dir`.
-pub(crate) fn resolve(env_url: Option<String>, standard_port: u16, dir: &Path) -> anyhow::Result<String> {
+pub(crate) fn resolve(
+    env_url: Option<String>,
+    standard_port: u16,
+    dir: &Path,
+) -> anyhow::Result<String> {
     if let Some(url) = env_url {
         return Ok(url);
     }
     if accepts(localhost(standard_port)) {
         return Ok(url_for(standard_port));
     }
-    let port = ensure_running(dir)
-        .map_err(|error| anyhow::anyhow!("no PostgreSQL on 127.0.0.1:{standard_port} and no private one: {error:#}"))?;
+    let port = ensure_running(dir).map_err(|error| {
+        anyhow::anyhow!("no PostgreSQL on 127.0.0.1:{standard_port} and no private one: {error:#}")
+    })?;
     Ok(url_for(port))
 }
 
@@ -61,15 +72,32 @@ pub(crate) fn ensure_running(dir: &Path) -> anyhow::Result<u16> {
     let data = dir.join("data");
     if data.join("PG_VERSION").is_file() {
         // A server that runs but not on the recorded port: stop it first.
-        if pg_ctl(&bin, dir).arg("status").arg("-D").arg(&data).stdout(Stdio::null()).status()?.success() {
-            run(pg_ctl(&bin, dir).args(["stop", "-m", "fast", "-D"]).arg(&data))?;
+        if pg_ctl(&bin, dir)
+            .arg("status")
+            .arg("-D")
+            .arg(&data)
+            .stdout(Stdio::null())
+            .status()?
+            .success()
+        {
+            run(pg_ctl(&bin, dir)
+                .args(["stop", "-m", "fast", "-D"])
+                .arg(&data))?;
         }
     } else {
         if data.exists() {
             std::fs::remove_dir_all(&data)?;
         }
         run(as_postgres(&bin.join("initdb"), dir)
-            .args(["-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C", "-D"])
+            .args([
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--locale=C",
+                "-D",
+            ])
             .arg(&data))?;
     }
     let port = pick_port(previous);
@@ -133,7 +161,9 @@ fn as_postgres(program: &Path, dir: &Path) -> Command {
 #[cfg(test)]
 pub(crate) fn stop(dir: &Path) -> anyhow::Result<()> {
     let bin = binaries::postgres_bin_dir()?;
-    run(pg_ctl(&bin, dir).args(["stop", "-m", "immediate", "-D"]).arg(dir.join("data")))
+    run(pg_ctl(&bin, dir)
+        .args(["stop", "-m", "immediate", "-D"])
+        .arg(dir.join("data")))
 }
 
 #[cfg(test)]
@@ -155,7 +185,12 @@ mod tests {
 
     #[test]
     fn env_url_wins() {
-        let url = resolve(Some("postgres://x@h:1/db".into()), 1, Path::new("/nonexistent")).unwrap();
+        let url = resolve(
+            Some("postgres://x@h:1/db".into()),
+            1,
+            Path::new("/nonexistent"),
+        )
+        .unwrap();
         assert_eq!(url, "postgres://x@h:1/db");
     }
 
@@ -163,17 +198,28 @@ mod tests {
     /// server, and a later call reuses it.
     #[tokio::test]
     async fn starts_one_private_server_when_nothing_listens() {
-        let dir = std::env::temp_dir().join(format!("tenure-testkit-pg-{}", uuid::Uuid::new_v4().simple()));
+        let dir = std::env::temp_dir().join(format!(
+            "tenure-testkit-pg-{}",
+            uuid::Uuid::new_v4().simple()
+        ));
         let _cleanup = Cleanup(dir.clone());
         let dead = crate::free_port();
         let urls: Vec<String> = std::thread::scope(|scope| {
-            let handles: Vec<_> = (0..3).map(|_| scope.spawn(|| resolve(None, dead, &dir).unwrap())).collect();
-            handles.into_iter().map(|handle| handle.join().unwrap()).collect()
+            let handles: Vec<_> = (0..3)
+                .map(|_| scope.spawn(|| resolve(None, dead, &dir).unwrap()))
+                .collect();
+            handles
+                .into_iter()
+                .map(|handle| handle.join().unwrap())
+                .collect()
         });
         assert!(urls.iter().all(|url| url == &urls[0]), "{urls:?}");
         assert_ne!(urls[0], url_for(dead));
         let mut connection = sqlx::PgConnection::connect(&urls[0]).await.unwrap();
-        let one: i32 = sqlx::query_scalar("SELECT 1").fetch_one(&mut connection).await.unwrap();
+        let one: i32 = sqlx::query_scalar("SELECT 1")
+            .fetch_one(&mut connection)
+            .await
+            .unwrap();
         assert_eq!(one, 1);
         assert_eq!(resolve(None, dead, &dir).unwrap(), urls[0]);
     }

@@ -1,0 +1,66 @@
+//! The physical limit of "one command = one commit": a one-row INSERT into an
+//! events-shaped table, each its own committed transaction, one round trip
+//! with a prepared statement on a connection of its own per client.
+
+use serde_json::json;
+use sqlx::pool::PoolConnection;
+use sqlx::{PgPool, Postgres};
+use uuid::Uuid;
+
+use crate::measure::Client;
+
+/// The table: what an event store needs at least, with the same
+/// optimistic-concurrency key (stream, version).
+const CREATE: &str = "CREATE SCHEMA IF NOT EXISTS bench_raw; \
+    CREATE TABLE bench_raw.events (\
+        stream_id  uuid NOT NULL, \
+        version    integer NOT NULL, \
+        event_type text NOT NULL, \
+        payload    bytea NOT NULL, \
+        metadata   jsonb NOT NULL, \
+        PRIMARY KEY (stream_id, version))";
+
+const INSERT: &str =
+    "INSERT INTO bench_raw.events (stream_id, version, event_type, payload, metadata) VALUES ($1, $2, $3, $4, $5)";
+
+pub async fn create_table(pool: &PgPool) -> anyhow::Result<()> {
+    sqlx::raw_sql(CREATE).execute(pool).await?;
+    Ok(())
+}
+
+/// One client: appends the first event of a new stream per call.
+pub struct RawInsert {
+    conn: PoolConnection<Postgres>,
+    tenant_id: Uuid,
+    payload: Vec<u8>,
+}
+
+impl RawInsert {
+    /// A client on its own connection from `pool`, writing `payload` (the
+    /// encoded event, the size of a real one) in every row.
+    pub async fn new(pool: &PgPool, tenant_id: Uuid, payload: Vec<u8>) -> anyhow::Result<RawInsert> {
+        Ok(RawInsert { conn: pool.acquire().await?, tenant_id, payload })
+    }
+}
+
+impl Client for RawInsert {
+    async fn call(&mut self) -> anyhow::Result<()> {
+        let event_id = Uuid::now_v7();
+        let metadata = json!({
+            "event_id": event_id,
+            "tenant_id": self.tenant_id,
+            "actor": "hr:bench",
+            "correlation_id": event_id,
+            "schema_version": 1,
+        });
+        sqlx::query(INSERT)
+            .bind(Uuid::now_v7())
+            .bind(1_i32)
+            .bind("EmployeeHired")
+            .bind(self.payload.as_slice())
+            .bind(metadata)
+            .execute(&mut *self.conn)
+            .await?;
+        Ok(())
+    }
+}
