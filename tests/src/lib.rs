@@ -1,1 +1,2 @@
-//! End-to-end tests live in tests/e2e.
+//! Cross-service end-to-end tests; they live in `e2e/` and start every
+//! service in-process against real PostgreSQL and NATS.

@@ -138,7 +138,7 @@ impl<A: Aggregate> Repository<A> {
         stream_id: Uuid,
         command: &A::Command,
     ) -> Result<Executed<A>, CommandError<A::Rejection>> {
-        if let Some(previous) = self.previous_outcome(ctx, stream_id).await? {
+        if let Some(previous) = self.previous_outcome(ctx).await? {
             return Ok(previous);
         }
         let mut attempt = 0;
@@ -170,7 +170,7 @@ impl<A: Aggregate> Repository<A> {
                 }
                 Err(Attempt::DuplicateRequest) => {
                     tx.rollback().await?;
-                    return match self.previous_outcome(ctx, stream_id).await? {
+                    return match self.previous_outcome(ctx).await? {
                         Some(previous) => Ok(previous),
                         None => Err(CommandError::Store(StoreError::Database(
                             sqlx::Error::RowNotFound,
@@ -324,11 +324,12 @@ impl<A: Aggregate> Repository<A> {
         })
     }
 
-    /// The first outcome of the context's request id, if it ran before.
+    /// The first outcome of the context's request id, if it ran before. A
+    /// retried request gets that outcome whatever stream it names now: a
+    /// retried hire, say, names a new id but means the employee hired first.
     async fn previous_outcome(
         &self,
         ctx: &CommandContext,
-        stream_id: Uuid,
     ) -> Result<Option<Executed<A>>, CommandError<A::Rejection>> {
         let Some(request_id) = &ctx.request_id else {
             return Ok(None);
@@ -336,13 +337,8 @@ impl<A: Aggregate> Repository<A> {
         let Some(previous) = self.store.find_request(ctx.tenant_id(), request_id).await? else {
             return Ok(None);
         };
-        if previous.stream_id != stream_id {
-            return Err(CommandError::RequestReused {
-                request_id: request_id.clone(),
-            });
-        }
         Ok(Some(Executed {
-            stream_id,
+            stream_id: previous.stream_id,
             version: previous.version,
             events: Vec::new(),
             replayed: true,

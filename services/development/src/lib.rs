@@ -1,1 +1,152 @@
-//! placeholder
+//! The development service: growth, challenge, connection and engagement.
+//!
+//! So far it owns one read model, `people`: what it knows of every employee,
+//! built from the employees service's events on JetStream ([`people`]), and
+//! served over gRPC as `GetPerson` ([`grpc`]). Conversations, challenges,
+//! check-ins and workshops come with their own issue.
+
+pub mod config;
+pub mod grpc;
+pub mod people;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use sqlx::migrate::{MigrateError, Migrator};
+use tenure_kernel::consumer::Consumer;
+use tenure_kernel::store::{ConnectError, connect, migrate};
+use tenure_kernel::{EventStore, StoreSettings};
+use tenure_proto::tenure::development::v1::development_service_server::DevelopmentServiceServer;
+use tenure_runtime::CancellationToken;
+use tenure_runtime::grpc::{ServeError, ServeOptions};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tonic::service::Routes;
+
+use crate::config::{Command, Config};
+
+/// The service's own tables, versions 100 and up (the kernel's come first).
+static MIGRATIONS: Migrator = sqlx::migrate!("./migrations");
+
+const SERVICE_NAMES: &[&str] = &["tenure.development.v1.DevelopmentService"];
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error(transparent)]
+    Connect(#[from] ConnectError),
+    #[error("database migrations failed")]
+    Migrate(#[from] MigrateError),
+    #[error("cannot connect to NATS")]
+    Nats(#[from] tenure_runtime::nats::ConnectError),
+    #[error("cannot listen on {addr}")]
+    Listen {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Serve(#[from] ServeError),
+    #[error("rebuilding the people read model failed")]
+    Rebuild(#[source] people::RebuildError),
+    #[error("a service task panicked")]
+    Panicked(#[from] tokio::task::JoinError),
+}
+
+/// The running service.
+pub struct Running {
+    /// Where gRPC listens (useful with port 0).
+    pub grpc_addr: SocketAddr,
+    server: JoinHandle<Result<(), ServeError>>,
+    consumer: JoinHandle<()>,
+}
+
+impl Running {
+    /// Waits until shutdown has stopped the server and the consumer.
+    pub async fn wait(self) -> Result<(), ServiceError> {
+        self.server.await??;
+        self.consumer.await?;
+        Ok(())
+    }
+}
+
+/// Runs what the configuration asks for until `shutdown`.
+pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), ServiceError> {
+    match config.command {
+        Some(Command::Rebuild) => rebuild(&config).await,
+        Some(Command::Serve) | None => start(&config, shutdown).await?.wait().await,
+    }
+}
+
+async fn open_store(config: &Config) -> Result<EventStore, ServiceError> {
+    let pool = connect(
+        &config.common.database_url,
+        &config.db_schema,
+        config.common.db_pool_size,
+    )
+    .await?;
+    migrate(&pool, &MIGRATIONS).await?;
+    let settings = StoreSettings {
+        snapshot_every: config.common.snapshot_every,
+        ..StoreSettings::new(&config.db_schema)
+    };
+    Ok(EventStore::new(pool, settings))
+}
+
+/// Migrates, then serves gRPC and consumes the employees events in the background.
+pub async fn start(config: &Config, shutdown: CancellationToken) -> Result<Running, ServiceError> {
+    let store = open_store(config).await?;
+    let nats = tenure_runtime::nats::connect(&config.common.nats_url, "tenure-development").await?;
+
+    let settings = people::consumer_settings(&config.common.subject_root);
+    let consumer = Consumer::new(
+        store.clone(),
+        nats,
+        settings,
+        Arc::new(people::PeopleProjection),
+    );
+    let consumer = tokio::spawn(consumer.run(shutdown.clone()));
+
+    let listener = TcpListener::bind(config.grpc_addr)
+        .await
+        .map_err(|source| ServiceError::Listen {
+            addr: config.grpc_addr,
+            source,
+        })?;
+    let grpc_addr = listener
+        .local_addr()
+        .map_err(|source| ServiceError::Listen {
+            addr: config.grpc_addr,
+            source,
+        })?;
+    let routes = Routes::new(DevelopmentServiceServer::new(grpc::DevelopmentApi::new(
+        store.pool().clone(),
+    )));
+    let options = ServeOptions {
+        descriptor_set: tenure_proto::FILE_DESCRIPTOR_SET,
+        services: SERVICE_NAMES,
+    };
+    let server = tokio::spawn(tenure_runtime::grpc::serve(
+        listener, routes, options, shutdown,
+    ));
+    Ok(Running {
+        grpc_addr,
+        server,
+        consumer,
+    })
+}
+
+/// Empties the people read model so that it is built again from the start of
+/// the employees stream.
+async fn rebuild(config: &Config) -> Result<(), ServiceError> {
+    let store = open_store(config).await?;
+    let nats = tenure_runtime::nats::connect(&config.common.nats_url, "tenure-development-rebuild")
+        .await?;
+    let settings = people::consumer_settings(&config.common.subject_root);
+    people::rebuild(&store, nats, &settings)
+        .await
+        .map_err(ServiceError::Rebuild)?;
+    tracing::info!(
+        "people read model emptied; the service rebuilds it from the employees stream when it runs"
+    );
+    Ok(())
+}

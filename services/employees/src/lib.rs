@@ -1,1 +1,169 @@
-//! placeholder
+//! The employees service: employment and the person at work.
+//!
+//! - [`domain`]: the pure model — the `Employee` aggregate, its commands,
+//!   events and rules, and the as-of fold over effective dates.
+//! - [`app`]: load → decide → append, with the facts a command needs from
+//!   the read models (manager, today) put into it first.
+//! - [`projections`]: read models updated inside every append, and the
+//!   queries over them.
+//! - [`grpc`]: the `EmployeesService` API — translation only; `status.rs` is
+//!   the one place gRPC codes are chosen.
+//!
+//! [`start`] runs the gRPC server, the outbox relay to JetStream and the
+//! cross-replica notifier until shutdown; `rebuild` rebuilds the read models.
+
+pub mod app;
+pub mod config;
+pub mod domain;
+pub mod grpc;
+pub mod projections;
+
+use std::net::SocketAddr;
+
+use sqlx::migrate::{MigrateError, Migrator};
+use tenure_kernel::relay::{Relay, RelaySettings, notifier};
+use tenure_kernel::store::{ConnectError, connect, migrate};
+use tenure_kernel::{EventStore, StoreError, StoreSettings};
+use tenure_proto::tenure::employees::v1::employees_service_server::EmployeesServiceServer;
+use tenure_runtime::CancellationToken;
+use tenure_runtime::grpc::{ServeError, ServeOptions};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tonic::service::Routes;
+
+use crate::app::EmployeesApp;
+use crate::config::{Command, Config};
+use crate::grpc::EmployeesApi;
+
+/// The service's own tables, versions 100 and up (the kernel's come first).
+static MIGRATIONS: Migrator = sqlx::migrate!("./migrations");
+
+const SERVICE: &str = "employees";
+const SERVICE_NAMES: &[&str] = &["tenure.employees.v1.EmployeesService"];
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error(transparent)]
+    Connect(#[from] ConnectError),
+    #[error("database migrations failed")]
+    Migrate(#[from] MigrateError),
+    #[error("cannot connect to NATS")]
+    Nats(#[from] tenure_runtime::nats::ConnectError),
+    #[error("cannot listen on {addr}")]
+    Listen {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Serve(#[from] ServeError),
+    #[error("rebuilding a read model failed")]
+    Rebuild(#[source] StoreError),
+    #[error("a service task panicked")]
+    Panicked(#[from] tokio::task::JoinError),
+}
+
+/// The running service.
+pub struct Running {
+    /// Where gRPC listens (useful with port 0).
+    pub grpc_addr: SocketAddr,
+    api: EmployeesApi,
+    server: JoinHandle<Result<(), ServeError>>,
+    background: Vec<JoinHandle<()>>,
+}
+
+impl Running {
+    /// The API without the transport: what the gRPC server calls.
+    pub fn api(&self) -> EmployeesApi {
+        self.api.clone()
+    }
+
+    /// Waits until shutdown has stopped the server and the background tasks.
+    pub async fn wait(self) -> Result<(), ServiceError> {
+        self.server.await??;
+        for task in self.background {
+            task.await?;
+        }
+        Ok(())
+    }
+}
+
+/// Runs what the configuration asks for until `shutdown`.
+pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), ServiceError> {
+    match config.command {
+        Some(Command::Rebuild) => rebuild(&config).await,
+        Some(Command::Serve) | None => start(&config, shutdown).await?.wait().await,
+    }
+}
+
+async fn open_store(config: &Config) -> Result<EventStore, ServiceError> {
+    let pool = connect(
+        &config.common.database_url,
+        &config.db_schema,
+        config.common.db_pool_size,
+    )
+    .await?;
+    migrate(&pool, &MIGRATIONS).await?;
+    let settings = StoreSettings {
+        snapshot_every: config.common.snapshot_every,
+        ..StoreSettings::new(&config.db_schema)
+    };
+    Ok(EventStore::new(pool, settings))
+}
+
+/// Migrates, then serves gRPC and relays events to JetStream in the background.
+pub async fn start(config: &Config, shutdown: CancellationToken) -> Result<Running, ServiceError> {
+    let store = open_store(config).await?;
+    let nats = tenure_runtime::nats::connect(&config.common.nats_url, "tenure-employees").await?;
+
+    let relay_settings = RelaySettings {
+        poll_interval: config.common.relay_poll_interval(),
+        ..RelaySettings::new(SERVICE, &config.common.subject_root)
+    };
+    let relay = Relay::new(store.clone(), nats.clone(), relay_settings);
+    let background = vec![
+        tokio::spawn(relay.run(shutdown.clone())),
+        tokio::spawn(notifier::run(store.clone(), shutdown.clone())),
+    ];
+
+    let app = EmployeesApp::new(store);
+    let api = EmployeesApi::new(app);
+    let listener = TcpListener::bind(config.grpc_addr)
+        .await
+        .map_err(|source| ServiceError::Listen {
+            addr: config.grpc_addr,
+            source,
+        })?;
+    let grpc_addr = listener
+        .local_addr()
+        .map_err(|source| ServiceError::Listen {
+            addr: config.grpc_addr,
+            source,
+        })?;
+    let routes = Routes::new(EmployeesServiceServer::new(api.clone()));
+    let options = ServeOptions {
+        descriptor_set: tenure_proto::FILE_DESCRIPTOR_SET,
+        services: SERVICE_NAMES,
+    };
+    let server = tokio::spawn(tenure_runtime::grpc::serve(
+        listener, routes, options, shutdown,
+    ));
+    Ok(Running {
+        grpc_addr,
+        api,
+        server,
+        background,
+    })
+}
+
+/// Rebuilds every read model from the event store.
+async fn rebuild(config: &Config) -> Result<(), ServiceError> {
+    let store = open_store(config).await?;
+    let reports = projections::rebuild_all(&store)
+        .await
+        .map_err(ServiceError::Rebuild)?;
+    for (name, report) in reports {
+        tracing::info!(read_model = name, events = report.events, elapsed = ?report.elapsed, "rebuilt");
+    }
+    Ok(())
+}

@@ -1,0 +1,45 @@
+//! The development service's settings.
+
+use std::net::SocketAddr;
+
+use clap::{Parser, Subcommand};
+use tenure_runtime::CommonConfig;
+
+/// Growth, challenge, connection and engagement of employees.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "tenure-development", version)]
+pub struct Config {
+    #[command(flatten)]
+    pub common: CommonConfig,
+
+    /// Address the gRPC server listens on; port 0 picks a free one.
+    #[arg(long, env = "TENURE_GRPC_ADDR", default_value = "127.0.0.1:50052")]
+    pub grpc_addr: SocketAddr,
+
+    /// PostgreSQL schema holding this service's tables.
+    #[arg(long, env = "TENURE_DB_SCHEMA", default_value = "development")]
+    pub db_schema: String,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum Command {
+    /// Serve gRPC and consume events (the default).
+    Serve,
+    /// Empty the people read model and consume the employees stream again from its start.
+    Rebuild,
+}
+
+impl Config {
+    /// Settings for a service in tests: given servers, a free port.
+    pub fn new(database_url: &str, nats_url: &str, subject_root: &str) -> Self {
+        Self {
+            common: CommonConfig::new(database_url, nats_url, subject_root),
+            grpc_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            db_schema: "development".to_owned(),
+            command: None,
+        }
+    }
+}

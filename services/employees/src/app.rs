@@ -1,0 +1,137 @@
+//! The command path of the employees service: put the facts a command needs
+//! into it (the tenant's today, the manager as the directory knows them), then
+//! load → decide → append through the kernel, with the directory updated in
+//! the same transaction.
+
+use std::sync::Arc;
+
+use chrono::{NaiveDate, Utc};
+use sqlx::PgPool;
+use tenure_kernel::{
+    CommandContext, CommandError, EventData, EventMetadata, EventStore, Executed, Loaded, Recorded,
+    Repository, StoreError,
+};
+use tenure_runtime::Caller;
+use uuid::Uuid;
+
+use crate::domain::{Employee, EmployeeCommand, ManagerFacts, RuleViolation};
+use crate::projections::{self, directory::Directory};
+
+/// What went wrong with a command, before it is turned into a status.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Command(#[from] CommandError<RuleViolation>),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for AppError {
+    fn from(error: sqlx::Error) -> Self {
+        AppError::Store(StoreError::Database(error))
+    }
+}
+
+/// Idempotency and concurrency options a client sends with a command.
+#[derive(Debug, Clone, Default)]
+pub struct CommandOptions {
+    pub expected_version: Option<i64>,
+    pub request_id: Option<String>,
+}
+
+/// The employees service's use cases.
+#[derive(Clone)]
+pub struct EmployeesApp {
+    repository: Repository<Employee>,
+    pool: PgPool,
+}
+
+impl EmployeesApp {
+    pub fn new(store: EventStore) -> Self {
+        let pool = store.pool().clone();
+        let repository = Repository::new(store).with_projection(Arc::new(Directory));
+        Self { repository, pool }
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    pub fn store(&self) -> &EventStore {
+        self.repository.store()
+    }
+
+    /// The tenant's current calendar date. Tenants have no time zone setting
+    /// yet, so this is the date in UTC.
+    pub fn today(&self, _tenant_id: Uuid) -> NaiveDate {
+        Utc::now().date_naive()
+    }
+
+    /// Executes `command` on the employee's stream.
+    pub async fn execute(
+        &self,
+        caller: &Caller,
+        options: CommandOptions,
+        employee_id: Uuid,
+        mut command: EmployeeCommand,
+    ) -> Result<Executed<Employee>, AppError> {
+        if let Some(manager) = command.manager_mut() {
+            *manager = self.manager_facts(caller.tenant_id, manager.id).await?;
+        }
+        let ctx = CommandContext {
+            metadata: EventMetadata {
+                tenant_id: caller.tenant_id,
+                actor: caller.actor.clone(),
+                correlation_id: caller.correlation_id,
+                causation_id: None,
+                traceparent: caller.traceparent.clone(),
+            },
+            expected_version: options.expected_version,
+            request_id: options.request_id,
+        };
+        Ok(self.repository.execute(&ctx, employee_id, &command).await?)
+    }
+
+    /// The employee's current state and stream version (0: never hired).
+    pub async fn load(
+        &self,
+        tenant_id: Uuid,
+        employee_id: Uuid,
+    ) -> Result<Loaded<Employee>, StoreError> {
+        self.repository.load(tenant_id, employee_id).await
+    }
+
+    /// The employee's events after `after_version`, at most `limit`.
+    pub async fn history(
+        &self,
+        tenant_id: Uuid,
+        employee_id: Uuid,
+        after_version: i64,
+        limit: i64,
+    ) -> Result<Vec<Recorded<EventData>>, StoreError> {
+        self.store()
+            .read_stream(tenant_id, employee_id, after_version, limit)
+            .await
+    }
+
+    /// What the directory says about a prospective manager.
+    async fn manager_facts(
+        &self,
+        tenant_id: Uuid,
+        manager_id: Uuid,
+    ) -> Result<ManagerFacts, sqlx::Error> {
+        let Some(status) =
+            projections::queries::employee_status(&self.pool, tenant_id, manager_id).await?
+        else {
+            return Ok(ManagerFacts::unverified(manager_id));
+        };
+        let reports_chain =
+            projections::queries::management_chain(&self.pool, tenant_id, manager_id).await?;
+        Ok(ManagerFacts {
+            id: manager_id,
+            active: status != "left",
+            same_tenant: true,
+            reports_chain,
+        })
+    }
+}
