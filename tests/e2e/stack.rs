@@ -10,6 +10,8 @@ use uuid::Uuid;
 
 pub struct Stack {
     pub employees: EmployeesServiceClient<Channel>,
+    /// A channel to the employees service, for other clients (health, reflection).
+    pub employees_channel: Channel,
     pub development: DevelopmentServiceClient<Channel>,
     pub tenant: Uuid,
     shutdown: CancellationToken,
@@ -35,15 +37,19 @@ impl Stack {
             .await
             .expect("development starts");
 
-        let employees = EmployeesServiceClient::connect(format!("http://{}", employees.grpc_addr))
+        let employees_channel = Channel::from_shared(format!("http://{}", employees.grpc_addr))
+            .unwrap()
+            .connect()
             .await
             .unwrap();
+        let employees = EmployeesServiceClient::new(employees_channel.clone());
         let development =
             DevelopmentServiceClient::connect(format!("http://{}", development.grpc_addr))
                 .await
                 .unwrap();
         Stack {
             employees,
+            employees_channel,
             development,
             tenant: Uuid::now_v7(),
             shutdown,

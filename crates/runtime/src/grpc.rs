@@ -39,12 +39,8 @@ pub async fn serve(
             .set_service_status(*service, ServingStatus::Serving)
             .await;
     }
-    let reflection_v1 = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(options.descriptor_set)
-        .build_v1()?;
-    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(options.descriptor_set)
-        .build_v1alpha()?;
+    let reflection_v1 = reflection(options).build_v1()?;
+    let reflection_v1alpha = reflection(options).build_v1alpha()?;
 
     let address = listener.local_addr().ok();
     info!(address = ?address, services = ?options.services, "gRPC serving");
@@ -64,4 +60,17 @@ pub async fn serve(
         })
         .await?;
     Ok(())
+}
+
+/// Reflection over the service's protos and the health protocol, listing the
+/// services this server actually serves.
+fn reflection(options: ServeOptions) -> tonic_reflection::server::Builder<'static> {
+    let mut builder = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(options.descriptor_set)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .with_service_name("grpc.health.v1.Health");
+    for service in options.services {
+        builder = builder.with_service_name(*service);
+    }
+    builder
 }
