@@ -364,3 +364,49 @@ async fn events_written_by_an_older_schema_are_upcast_on_read() {
         .unwrap();
     assert_eq!(stored, 1, "the stored event is never rewritten");
 }
+
+#[tokio::test]
+async fn a_state_cached_by_one_replica_is_never_trusted_over_the_store() {
+    let fx = support::store().await;
+    // Two replicas of a service, each with its own cache, on one store.
+    let first = Repository::<Ledger>::new(fx.store.clone());
+    let second = Repository::<Ledger>::new(fx.store.clone());
+    let ctx = CommandContext::new(Uuid::now_v7(), "test");
+    let id = Uuid::now_v7();
+
+    first
+        .execute(
+            &ctx,
+            id,
+            &LedgerCommand::Open {
+                owner: "ada".into(),
+            },
+        )
+        .await
+        .unwrap();
+    second
+        .execute(&ctx, id, &LedgerCommand::Deposit { amounts: vec![5] })
+        .await
+        .unwrap();
+    // The first replica's cache still says version 1.
+    let done = first
+        .execute(&ctx, id, &LedgerCommand::Deposit { amounts: vec![1] })
+        .await
+        .unwrap();
+    assert_eq!(done.version, 3, "decided again on the stored state");
+
+    // A rule decided on a stale cache is checked against the store too.
+    let mut expecting = ctx.clone();
+    expecting.expected_version = Some(3);
+    let stale = second
+        .execute(&expecting, id, &LedgerCommand::Deposit { amounts: vec![1] })
+        .await;
+    assert_eq!(
+        stale.unwrap().version,
+        4,
+        "the second replica's cache (version 2) was not trusted"
+    );
+
+    let loaded = first.load(ctx.tenant_id(), id).await.unwrap();
+    assert_eq!((loaded.version, loaded.state.balance), (4, 7));
+}

@@ -27,6 +27,11 @@ pub struct CommonConfig {
     #[arg(long, env = "TENURE_SNAPSHOT_EVERY", default_value_t = 100, value_parser = clap::value_parser!(i64).range(1..))]
     pub snapshot_every: i64,
 
+    /// Aggregate states kept in memory per repository so hot streams skip
+    /// their load (always checked against the store on append); 0 turns it off.
+    #[arg(long, env = "TENURE_STATE_CACHE", default_value_t = 10_000)]
+    pub state_cache: usize,
+
     /// How often the outbox relay polls when nothing woke it, in milliseconds.
     #[arg(long, env = "TENURE_RELAY_POLL_MS", default_value_t = 500, value_parser = clap::value_parser!(u64).range(10..=60_000))]
     pub relay_poll_ms: u64,
@@ -46,6 +51,7 @@ impl CommonConfig {
             subject_root: subject_root.to_owned(),
             db_pool_size: 16,
             snapshot_every: 100,
+            state_cache: 10_000,
             relay_poll_ms: 500,
             otlp_endpoint: None,
         }

@@ -75,6 +75,12 @@ impl EmployeesApp {
         employee_id: Uuid,
         mut command: EmployeeCommand,
     ) -> Result<Executed<Employee>, AppError> {
+        let mut options = options;
+        if matches!(command, EmployeeCommand::Hire(_)) {
+            // A hire starts a new stream: nothing to load, and the append
+            // fails cleanly should the id exist.
+            options.expected_version = Some(0);
+        }
         if let Some(manager) = command.manager_mut() {
             *manager = self.manager_facts(caller.tenant_id, manager.id).await?;
         }

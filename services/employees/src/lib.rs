@@ -106,6 +106,7 @@ async fn open_store(config: &Config) -> Result<EventStore, ServiceError> {
     migrate(&pool, &MIGRATIONS).await?;
     let settings = StoreSettings {
         snapshot_every: config.common.snapshot_every,
+        state_cache: config.common.state_cache,
         ..StoreSettings::new(&config.db_schema)
     };
     Ok(EventStore::new(pool, settings))

@@ -30,6 +30,9 @@ pub struct StoreSettings {
     pub schema: String,
     /// A snapshot is written whenever a stream crosses a multiple of this many events.
     pub snapshot_every: i64,
+    /// How many recently written aggregate states each repository keeps in
+    /// memory, so commands on them skip the load; 0 turns the cache off.
+    pub state_cache: usize,
 }
 
 impl StoreSettings {
@@ -37,6 +40,7 @@ impl StoreSettings {
         Self {
             schema: schema.into(),
             snapshot_every: 100,
+            state_cache: 10_000,
         }
     }
 }

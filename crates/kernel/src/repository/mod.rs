@@ -1,6 +1,8 @@
 //! The command path: load → decide → append, with the aggregate's inline
 //! projections, snapshots and request log in the same transaction.
 
+mod cache;
+
 use std::sync::Arc;
 
 use sqlx::{PgConnection, Postgres, Transaction};
@@ -13,6 +15,7 @@ use crate::event::Recorded;
 use crate::metadata::CommandContext;
 use crate::projection::InlineProjection;
 use crate::store::{EventStore, PreviousOutcome, Snapshot};
+use cache::StateCache;
 
 /// How often a command is decided again when another append won the race and
 /// the client did not ask for a specific version.
@@ -48,6 +51,7 @@ pub struct Repository<A: Aggregate> {
     store: EventStore,
     projections: Vec<Arc<dyn InlineProjection<A::Event>>>,
     attempts: usize,
+    cache: Arc<StateCache<A>>,
 }
 
 impl<A: Aggregate> Clone for Repository<A> {
@@ -56,16 +60,21 @@ impl<A: Aggregate> Clone for Repository<A> {
             store: self.store.clone(),
             projections: self.projections.clone(),
             attempts: self.attempts,
+            cache: self.cache.clone(),
         }
     }
 }
 
 impl<A: Aggregate> Repository<A> {
+    /// A repository whose state cache holds as many streams as the store's
+    /// settings say.
     pub fn new(store: EventStore) -> Self {
+        let capacity = store.settings().state_cache;
         Self {
             store,
             projections: Vec::new(),
             attempts: DEFAULT_ATTEMPTS,
+            cache: Arc::new(StateCache::new(capacity)),
         }
     }
 
@@ -141,27 +150,51 @@ impl<A: Aggregate> Repository<A> {
         if let Some(previous) = self.previous_outcome(ctx).await? {
             return Ok(previous);
         }
+        let tenant_id = ctx.tenant_id();
+        let mut trust_cache = true;
         let mut attempt = 0;
         loop {
             attempt += 1;
+            let known = self.known_state(ctx, stream_id, trust_cache);
+            let from_cache = known.is_some() && ctx.expected_version != Some(0);
             let mut tx = self.store.begin().await?;
             let outcome = self
-                .decide_and_append(&mut tx, ctx, stream_id, command)
+                .decide_and_append(&mut tx, ctx, stream_id, command, known)
                 .await;
             match outcome {
-                Ok(executed) => {
-                    tx.commit().await?;
-                    if !executed.events.is_empty() {
-                        self.store.signal().appended();
+                Ok((executed, state)) if !executed.events.is_empty() => {
+                    if let Err(error) = tx.commit().await {
+                        self.cache.forget(tenant_id, stream_id);
+                        return Err(error.into());
                     }
+                    self.cache
+                        .put(tenant_id, stream_id, state, executed.version);
+                    self.store.signal().appended();
+                    return Ok(executed);
+                }
+                // Nothing to append, or a rule broken: a cached state may be
+                // stale, so only a freshly loaded one may say so.
+                Ok(_) | Err(Attempt::Failed(CommandError::Rejected(_))) if from_cache => {
+                    tx.rollback().await?;
+                    self.cache.forget(tenant_id, stream_id);
+                    trust_cache = false;
+                }
+                Ok((executed, _)) => {
+                    tx.commit().await?;
                     return Ok(executed);
                 }
                 Err(Attempt::Lost { expected }) => {
                     tx.rollback().await?;
+                    self.cache.forget(tenant_id, stream_id);
+                    trust_cache = false;
                     if ctx.expected_version.is_none() && attempt < self.attempts {
                         continue;
                     }
-                    let actual = self.load(ctx.tenant_id(), stream_id).await?.version;
+                    let actual = self.load(tenant_id, stream_id).await?.version;
+                    if ctx.expected_version.is_some_and(|e| e == actual) && attempt < self.attempts
+                    {
+                        continue; // the cache was stale, not the client
+                    }
                     return Err(CommandError::Conflict {
                         stream_id,
                         expected,
@@ -182,6 +215,29 @@ impl<A: Aggregate> Repository<A> {
         }
     }
 
+    /// The state to decide on without loading it, if it is known: a new
+    /// stream when the client expects version 0, else a cached state at the
+    /// version the client expects (if any).
+    fn known_state(
+        &self,
+        ctx: &CommandContext,
+        stream_id: Uuid,
+        trust_cache: bool,
+    ) -> Option<(A, i64)> {
+        if ctx.expected_version == Some(0) {
+            return Some((A::default(), 0));
+        }
+        if !trust_cache {
+            return None;
+        }
+        self.cache
+            .get(ctx.tenant_id(), stream_id)
+            .filter(|(_, version)| {
+                ctx.expected_version
+                    .is_none_or(|expected| expected == *version)
+            })
+    }
+
     /// Executes `command` inside the caller's transaction (one that came from
     /// [`EventStore::begin`]), as reactions do: the effect commits or rolls
     /// back with the caller's other work. Lost races are retried in a savepoint.
@@ -197,10 +253,10 @@ impl<A: Aggregate> Repository<A> {
             attempt += 1;
             let mut savepoint = sqlx::Connection::begin(&mut **tx).await?;
             match self
-                .decide_and_append(&mut savepoint, ctx, stream_id, command)
+                .decide_and_append(&mut savepoint, ctx, stream_id, command, None)
                 .await
             {
-                Ok(executed) => {
+                Ok((executed, _)) => {
                     savepoint.commit().await?;
                     return Ok(executed);
                 }
@@ -235,44 +291,53 @@ impl<A: Aggregate> Repository<A> {
     }
 
     /// One attempt: load in the transaction, decide, append, project, log, snapshot.
+    /// On a known state (new stream, cache), the append's version key is
+    /// the only check needed; otherwise the stream is loaded in the transaction.
     async fn decide_and_append(
         &self,
         conn: &mut PgConnection,
         ctx: &CommandContext,
         stream_id: Uuid,
         command: &A::Command,
-    ) -> Result<Executed<A>, Attempt<A::Rejection>> {
+        known: Option<(A, i64)>,
+    ) -> Result<(Executed<A>, A), Attempt<A::Rejection>> {
         let tenant_id = ctx.tenant_id();
-        let loaded = self
-            .load_with(conn, tenant_id, stream_id)
-            .await
-            .map_err(failed)?;
+        let (state, current) = match known {
+            Some(known) => known,
+            None => {
+                let loaded = self
+                    .load_with(conn, tenant_id, stream_id)
+                    .await
+                    .map_err(failed)?;
+                (loaded.state, loaded.version)
+            }
+        };
         if let Some(expected) = ctx.expected_version
-            && expected != loaded.version
+            && expected != current
         {
             return Err(Attempt::Failed(CommandError::Conflict {
                 stream_id,
                 expected,
-                actual: loaded.version,
+                actual: current,
             }));
         }
-        let events = loaded
-            .state
+        let events = state
             .decide(command)
             .map_err(|r| Attempt::Failed(CommandError::Rejected(r)))?;
         if events.is_empty() {
-            return Ok(Executed {
+            let executed = Executed {
                 stream_id,
-                version: loaded.version,
+                version: current,
                 events: Vec::new(),
                 replayed: false,
-            });
+            };
+            return Ok((executed, state));
         }
-        let mut state = loaded.state;
+        let mut state = state;
         for event in &events {
             state.evolve(event);
         }
-        let version = loaded.version + events.len() as i64;
+        let version = current + events.len() as i64;
 
         let recorded = self
             .store
@@ -280,7 +345,7 @@ impl<A: Aggregate> Repository<A> {
                 conn,
                 A::STREAM_TYPE,
                 stream_id,
-                loaded.version,
+                current,
                 &ctx.metadata,
                 &events,
             )
@@ -300,7 +365,7 @@ impl<A: Aggregate> Repository<A> {
                 .map_err(Attempt::from)?;
         }
         let every = self.store.settings().snapshot_every.max(1);
-        if loaded.version / every != version / every {
+        if current / every != version / every {
             let bytes = serde_json::to_vec(&state)
                 .map_err(|source| failed(StoreError::Snapshot { stream_id, source }))?;
             let snapshot = Snapshot {
@@ -316,12 +381,15 @@ impl<A: Aggregate> Repository<A> {
                 .await
                 .map_err(failed)?;
         }
-        Ok(Executed {
-            stream_id,
-            version,
-            events: recorded,
-            replayed: false,
-        })
+        Ok((
+            Executed {
+                stream_id,
+                version,
+                events: recorded,
+                replayed: false,
+            },
+            state,
+        ))
     }
 
     /// The first outcome of the context's request id, if it ran before. A
