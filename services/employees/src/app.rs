@@ -3,8 +3,6 @@
 //! load → decide → append through the kernel, with the directory updated in
 //! the same transaction.
 
-use std::sync::Arc;
-
 use chrono::{NaiveDate, Utc};
 use sqlx::PgPool;
 use tenure_kernel::{
@@ -14,8 +12,8 @@ use tenure_kernel::{
 use tenure_runtime::Caller;
 use uuid::Uuid;
 
-use crate::domain::{Employee, EmployeeCommand, ManagerFacts, RuleViolation};
-use crate::projections::{self, directory::Directory};
+use crate::domain::{Employee, EmployeeCommand, RuleViolation};
+use crate::projections;
 
 /// What went wrong with a command, before it is turned into a status.
 #[derive(Debug, thiserror::Error)]
@@ -24,6 +22,9 @@ pub enum AppError {
     Command(#[from] CommandError<RuleViolation>),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The command names a manager who is no employee of the tenant.
+    #[error("no employee {0} in this organisation")]
+    UnknownManager(Uuid),
 }
 
 impl From<sqlx::Error> for AppError {
@@ -49,12 +50,19 @@ pub struct EmployeesApp {
 impl EmployeesApp {
     pub fn new(store: EventStore) -> Self {
         let pool = store.pool().clone();
-        let repository = Repository::new(store).with_projection(Arc::new(Directory));
+        let repository = projections::inline()
+            .into_iter()
+            .fold(Repository::new(store), Repository::with_projection);
         Self { repository, pool }
     }
 
     pub fn pool(&self) -> &PgPool {
         &self.pool
+    }
+
+    /// The repository, shared with the reactions (and its state cache with it).
+    pub fn repository(&self) -> &Repository<Employee> {
+        &self.repository
     }
 
     pub fn store(&self) -> &EventStore {
@@ -82,7 +90,12 @@ impl EmployeesApp {
             options.expected_version = Some(0);
         }
         if let Some(manager) = command.manager_mut() {
-            *manager = self.manager_facts(caller.tenant_id, manager.id).await?;
+            *manager =
+                projections::queries::manager_facts(&self.pool, caller.tenant_id, manager.id)
+                    .await?;
+            if !manager.same_tenant {
+                return Err(AppError::UnknownManager(manager.id));
+            }
         }
         let ctx = CommandContext {
             metadata: EventMetadata {
@@ -118,26 +131,5 @@ impl EmployeesApp {
         self.store()
             .read_stream(tenant_id, employee_id, after_version, limit)
             .await
-    }
-
-    /// What the directory says about a prospective manager.
-    async fn manager_facts(
-        &self,
-        tenant_id: Uuid,
-        manager_id: Uuid,
-    ) -> Result<ManagerFacts, sqlx::Error> {
-        let Some(status) =
-            projections::queries::employee_status(&self.pool, tenant_id, manager_id).await?
-        else {
-            return Ok(ManagerFacts::unverified(manager_id));
-        };
-        let reports_chain =
-            projections::queries::management_chain(&self.pool, tenant_id, manager_id).await?;
-        Ok(ManagerFacts {
-            id: manager_id,
-            active: status != "left",
-            same_tenant: true,
-            reports_chain,
-        })
     }
 }

@@ -9,18 +9,25 @@
 //! - [`grpc`]: the `EmployeesService` API — translation only; `status.rs` is
 //!   the one place gRPC codes are chosen.
 //!
-//! [`start`] runs the gRPC server, the outbox relay to JetStream and the
-//! cross-replica notifier until shutdown; `rebuild` rebuilds the read models.
+//! - [`reactions`]: other services' events (offboarding completed, alumnus
+//!   rehired) turned into commands, exactly once.
+//!
+//! [`start`] runs the gRPC server, the outbox relay to JetStream, the
+//! cross-replica notifier and the reactions' consumers until shutdown;
+//! `rebuild` rebuilds the read models.
 
 pub mod app;
 pub mod config;
 pub mod domain;
 pub mod grpc;
 pub mod projections;
+pub mod reactions;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use sqlx::migrate::{MigrateError, Migrator};
+use tenure_kernel::consumer::Consumer;
 use tenure_kernel::relay::{Relay, RelaySettings, notifier};
 use tenure_kernel::store::{ConnectError, connect, migrate};
 use tenure_kernel::{EventStore, StoreError, StoreSettings};
@@ -122,12 +129,32 @@ pub async fn start(config: &Config, shutdown: CancellationToken) -> Result<Runni
         ..RelaySettings::new(SERVICE, &config.common.subject_root)
     };
     let relay = Relay::new(store.clone(), nats.clone(), relay_settings);
-    let background = vec![
+    let mut background = vec![
         tokio::spawn(relay.run(shutdown.clone())),
         tokio::spawn(notifier::run(store.clone(), shutdown.clone())),
     ];
 
-    let app = EmployeesApp::new(store);
+    let app = EmployeesApp::new(store.clone());
+    let repository = Arc::new(app.repository().clone());
+    let root = &config.common.subject_root;
+    let offboarding = Consumer::new(
+        store.clone(),
+        nats.clone(),
+        reactions::consumer_settings(root, "offboarding", "OffboardingCompleted"),
+        Arc::new(reactions::OffboardingReaction::new(repository.clone())),
+    );
+    let alumni = Consumer::new(
+        store.clone(),
+        nats.clone(),
+        reactions::consumer_settings(root, "alumni", "AlumnusRehired"),
+        Arc::new(reactions::AlumniReaction::new(
+            repository,
+            store.pool().clone(),
+        )),
+    );
+    background.push(tokio::spawn(offboarding.run(shutdown.clone())));
+    background.push(tokio::spawn(alumni.run(shutdown.clone())));
+
     let api = EmployeesApi::new(app);
     let listener = TcpListener::bind(config.grpc_addr)
         .await

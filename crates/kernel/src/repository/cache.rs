@@ -14,8 +14,11 @@ use lru::LruCache;
 use uuid::Uuid;
 
 /// `(tenant, stream)` → `(state, version)`, least recently used out first.
+type Entries<A> = Mutex<LruCache<(Uuid, Uuid), (A, i64)>>;
+
 pub(crate) struct StateCache<A> {
-    entries: Option<Mutex<LruCache<(Uuid, Uuid), (A, i64)>>>,
+    /// None when the cache is turned off.
+    entries: Option<Entries<A>>,
 }
 
 impl<A: Clone> StateCache<A> {

@@ -5,7 +5,7 @@ mod cache;
 
 use std::sync::Arc;
 
-use sqlx::{PgConnection, Postgres, Transaction};
+use sqlx::PgConnection;
 use tracing::instrument;
 use uuid::Uuid;
 
@@ -243,7 +243,7 @@ impl<A: Aggregate> Repository<A> {
     /// back with the caller's other work. Lost races are retried in a savepoint.
     pub async fn execute_in(
         &self,
-        tx: &mut Transaction<'static, Postgres>,
+        tx: &mut PgConnection,
         ctx: &CommandContext,
         stream_id: Uuid,
         command: &A::Command,
@@ -251,13 +251,15 @@ impl<A: Aggregate> Repository<A> {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let mut savepoint = sqlx::Connection::begin(&mut **tx).await?;
+            let mut savepoint = sqlx::Connection::begin(&mut *tx).await?;
             match self
                 .decide_and_append(&mut savepoint, ctx, stream_id, command, None)
                 .await
             {
                 Ok((executed, _)) => {
                     savepoint.commit().await?;
+                    // The caller may still roll back: let the next command load.
+                    self.cache.forget(ctx.tenant_id(), stream_id);
                     return Ok(executed);
                 }
                 Err(Attempt::Lost { .. })

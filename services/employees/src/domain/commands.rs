@@ -46,7 +46,7 @@ impl EmployeeCommand {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ManagerFacts {
     pub id: Uuid,
-    /// Whether the manager's status is active (not leaving, not left).
+    /// Whether the manager still works here (active, or leaving but not yet left).
     pub active: bool,
     /// Whether the manager is an employee of the command's tenant.
     pub same_tenant: bool,

@@ -26,6 +26,10 @@ impl fmt::Display for FieldViolation {
     }
 }
 
+/// A malformed field inside a message from another service is an error of
+/// that message (it ends in the dead-letter table with this text).
+impl std::error::Error for FieldViolation {}
+
 /// Collects the violations of a whole message while its fields are parsed one
 /// by one. Every `None` that [`FieldViolations::check`] returns comes with a
 /// recorded violation, so "all values present and nothing recorded" is the

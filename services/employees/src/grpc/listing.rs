@@ -147,3 +147,10 @@ pub fn contract_kind_to_proto(stored: &str) -> i32 {
         proto::ContractKind::from_str_name(n).map(Into::into)
     })
 }
+
+/// The separation type stored in the periods as the proto enum.
+pub fn separation_type_to_proto(stored: &str) -> i32 {
+    proto_value(stored, "SEPARATION_TYPE_", |n| {
+        proto::SeparationType::from_str_name(n).map(Into::into)
+    })
+}

@@ -2,12 +2,14 @@
 
 use std::collections::BTreeMap;
 
+use chrono::{Datelike, NaiveDate};
 use tenure_proto::tenure::employees::v1 as proto;
 use tonic::Status;
 use uuid::Uuid;
 
 use super::{listing, status};
 use crate::app::EmployeesApp;
+use crate::domain::FieldViolation;
 use crate::projections::queries as directory;
 
 /// Core (permanent) against flexible contracts per department, and in total.
@@ -47,11 +49,79 @@ pub async fn workforce_mix(
     })
 }
 
-/// Hires, rehires and leavers per month.
+/// The longest range GetTurnover answers, in months.
+const MAX_MONTHS: i32 = 120;
+
+/// Hires, rehires, leavers, headcount and turnover rate per month.
 pub async fn turnover(
-    _app: &EmployeesApp,
-    _tenant_id: Uuid,
-    _request: &proto::GetTurnoverRequest,
+    app: &EmployeesApp,
+    tenant_id: Uuid,
+    request: &proto::GetTurnoverRequest,
 ) -> Result<proto::GetTurnoverResponse, Status> {
-    Err(Status::unimplemented("GetTurnover is not available yet"))
+    let mut violations = Vec::new();
+    let from = parse_month("from_month", &request.from_month, &mut violations);
+    let to = parse_month("to_month", &request.to_month, &mut violations);
+    let (Some(from), Some(to)) = (from, to) else {
+        return Err(status::invalid(violations));
+    };
+    let months = (to.year() - from.year()) * 12 + to.month() as i32 - from.month() as i32 + 1;
+    if months < 1 {
+        return Err(status::invalid_field(
+            "to_month",
+            "must not be before from_month",
+        ));
+    }
+    if months > MAX_MONTHS {
+        return Err(status::invalid_field(
+            "to_month",
+            "the range may span at most 120 months",
+        ));
+    }
+    let rows = directory::turnover(app.pool(), tenant_id, from, to)
+        .await
+        .map_err(status::from_database)?;
+    let by_type = directory::leavers_by_type(app.pool(), tenant_id, from, to)
+        .await
+        .map_err(status::from_database)?;
+    let months = rows
+        .into_iter()
+        .map(|row| {
+            let average = (row.headcount_start + row.headcount_end) as f64 / 2.0;
+            let leavers_by_separation_type = by_type
+                .iter()
+                .filter(|(month, _, _)| *month == row.month)
+                .map(|(_, separation_type, count)| proto::SeparationTypeCount {
+                    separation_type: listing::separation_type_to_proto(separation_type),
+                    count: *count,
+                })
+                .collect();
+            proto::MonthTurnover {
+                month: row.month.format("%Y-%m").to_string(),
+                hires: row.hires,
+                rehires: row.rehires,
+                leavers: row.leavers,
+                leavers_by_separation_type,
+                headcount_start: row.headcount_start,
+                headcount_end: row.headcount_end,
+                average_headcount: average,
+                turnover_rate: if average > 0.0 {
+                    row.leavers as f64 / average
+                } else {
+                    0.0
+                },
+            }
+        })
+        .collect();
+    Ok(proto::GetTurnoverResponse { months })
+}
+
+/// `YYYY-MM` as the first day of that month.
+fn parse_month(field: &str, raw: &str, violations: &mut Vec<FieldViolation>) -> Option<NaiveDate> {
+    let parsed = NaiveDate::parse_from_str(&format!("{}-01", raw.trim()), "%Y-%m-%d")
+        .ok()
+        .filter(|_| raw.trim().len() == 7);
+    if parsed.is_none() {
+        violations.push(FieldViolation::new(field, "must be a month as YYYY-MM"));
+    }
+    parsed
 }

@@ -1,12 +1,15 @@
 //! The employees service's read models and the queries over them.
 
 pub mod directory;
+pub mod periods;
 pub mod queries;
 
-use tenure_kernel::projection::{RebuildReport, rebuild};
-use tenure_kernel::{EventStore, StoreError};
+use std::sync::Arc;
 
-use crate::domain::Employee;
+use tenure_kernel::projection::{RebuildReport, rebuild};
+use tenure_kernel::{EventStore, InlineProjection, StoreError};
+
+use crate::domain::{Employee, EmployeeEvent};
 
 /// Events read per page while rebuilding.
 const REBUILD_PAGE: i64 = 2000;
@@ -15,7 +18,18 @@ const REBUILD_PAGE: i64 = 2000;
 pub async fn rebuild_all(
     store: &EventStore,
 ) -> Result<Vec<(&'static str, RebuildReport)>, StoreError> {
-    let directory = directory::Directory;
-    let report = rebuild::<Employee>(store, &directory, REBUILD_PAGE).await?;
-    Ok(vec![("employee_directory", report)])
+    let mut reports = Vec::new();
+    for projection in inline() {
+        let report = rebuild::<Employee>(store, projection.as_ref(), REBUILD_PAGE).await?;
+        reports.push((projection.name(), report));
+    }
+    Ok(reports)
+}
+
+/// Every read model kept inline with the employee events.
+pub fn inline() -> Vec<Arc<dyn InlineProjection<EmployeeEvent>>> {
+    vec![
+        Arc::new(directory::Directory),
+        Arc::new(periods::EmploymentPeriods),
+    ]
 }

@@ -5,6 +5,8 @@ use chrono::NaiveDate;
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use crate::domain::ManagerFacts;
+
 /// An employee as the directory lists them.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct DirectoryRow {
@@ -152,4 +154,84 @@ pub async fn contract_mix(
     .bind(tenant_id)
     .fetch_all(pool)
     .await
+}
+
+/// One month of turnover as counted from the employment periods.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct MonthRow {
+    pub month: NaiveDate,
+    pub hires: i64,
+    pub rehires: i64,
+    pub leavers: i64,
+    pub headcount_start: i64,
+    pub headcount_end: i64,
+}
+
+/// Hires (first periods), rehires (later periods), leavers and headcount at
+/// the start and end of each month from `from` to `to` (first days of months).
+/// A period ending on `ended_on` counts its last day as employed.
+pub async fn turnover(
+    pool: &PgPool,
+    tenant_id: Uuid,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<MonthRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT m.month::date AS month, \
+           count(*) FILTER (WHERE p.period_no = 1 AND p.started_on >= m.month AND p.started_on < m.next) AS hires, \
+           count(*) FILTER (WHERE p.period_no > 1 AND p.started_on >= m.month AND p.started_on < m.next) AS rehires, \
+           count(*) FILTER (WHERE p.ended_on >= m.month AND p.ended_on < m.next) AS leavers, \
+           count(*) FILTER (WHERE p.started_on <= m.month AND (p.ended_on IS NULL OR p.ended_on >= m.month)) \
+             AS headcount_start, \
+           count(*) FILTER (WHERE p.started_on < m.next AND (p.ended_on IS NULL OR p.ended_on >= m.next)) \
+             AS headcount_end \
+         FROM (SELECT month, month + interval '1 month' AS next \
+               FROM generate_series($2::date, $3::date, interval '1 month') AS month) m \
+         LEFT JOIN employment_periods p ON p.tenant_id = $1 \
+           AND p.started_on < m.next AND (p.ended_on IS NULL OR p.ended_on >= m.month) \
+         GROUP BY m.month ORDER BY m.month",
+    )
+    .bind(tenant_id)
+    .bind(from)
+    .bind(to)
+    .fetch_all(pool)
+    .await
+}
+
+/// Leavers per month and separation type, for the months from `from` to `to`.
+pub async fn leavers_by_type(
+    pool: &PgPool,
+    tenant_id: Uuid,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<(NaiveDate, String, i64)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT date_trunc('month', ended_on)::date, separation_type, count(*) FROM employment_periods \
+         WHERE tenant_id = $1 AND ended_on >= $2 AND ended_on < ($3::date + interval '1 month') \
+         GROUP BY 1, 2 ORDER BY 1, 2",
+    )
+    .bind(tenant_id)
+    .bind(from)
+    .bind(to)
+    .fetch_all(pool)
+    .await
+}
+
+/// What the directory says about a prospective manager: unverified (of no
+/// known tenant) when the tenant has no such employee.
+pub async fn manager_facts(
+    pool: &PgPool,
+    tenant_id: Uuid,
+    manager_id: Uuid,
+) -> Result<ManagerFacts, sqlx::Error> {
+    let Some(status) = employee_status(pool, tenant_id, manager_id).await? else {
+        return Ok(ManagerFacts::unverified(manager_id));
+    };
+    let reports_chain = management_chain(pool, tenant_id, manager_id).await?;
+    Ok(ManagerFacts {
+        id: manager_id,
+        active: status != "left",
+        same_tenant: true,
+        reports_chain,
+    })
 }

@@ -26,6 +26,17 @@ impl TestService {
         let db = TestDatabase::create().await.expect("database");
         let nats = TestNats::connect().await.expect("nats");
         let config = Config::new(&db.url, &nats.url, &nats.subject_root());
+        // The streams of the services whose events employees reacts to.
+        let js = async_nats::jetstream::new(nats.client().await);
+        for service in ["offboarding", "alumni"] {
+            js.get_or_create_stream(async_nats::jetstream::stream::Config {
+                name: nats.stream_name(service),
+                subjects: vec![format!("{}.{service}.>", nats.subject_root())],
+                ..Default::default()
+            })
+            .await
+            .expect("foreign stream");
+        }
         let shutdown = CancellationToken::new();
         let running = tenure_employees::start(&config, shutdown.clone())
             .await
@@ -98,5 +109,58 @@ pub fn hire_request(given: &str, email: &str, start: &str) -> proto::HireEmploye
         start_date: start.into(),
         contract: Some(permanent(start)),
         ..Default::default()
+    }
+}
+
+impl TestService {
+    /// Publishes an event as another service's relay would.
+    pub async fn publish_foreign(&self, service: &str, event_type: &str, payload: Vec<u8>) {
+        use tenure_kernel::relay::headers;
+        let js = async_nats::jetstream::new(self.nats.client().await);
+        let mut message_headers = async_nats::HeaderMap::new();
+        message_headers.insert(headers::MSG_ID, Uuid::now_v7().to_string().as_str());
+        message_headers.insert(headers::EVENT_TYPE, event_type);
+        message_headers.insert(headers::TENANT, self.tenant.to_string().as_str());
+        let subject = format!("{}.{service}.{event_type}", self.nats.subject_root());
+        js.publish_with_headers(subject, message_headers, payload.into())
+            .await
+            .expect("publish")
+            .await
+            .expect("ack");
+    }
+
+    /// The employee as GetEmployee shows them now.
+    pub async fn employee(&mut self, employee_id: &str) -> proto::Employee {
+        let request = self.request(proto::GetEmployeeRequest {
+            employee_id: employee_id.into(),
+            as_of: None,
+        });
+        self.client
+            .get_employee(request)
+            .await
+            .expect("get employee")
+            .into_inner()
+            .employee
+            .expect("employee")
+    }
+
+    /// Waits (at most 20 s) until the employee satisfies `done`.
+    pub async fn eventually(
+        &mut self,
+        employee_id: &str,
+        done: impl Fn(&proto::Employee) -> bool,
+    ) -> proto::Employee {
+        let started = std::time::Instant::now();
+        loop {
+            let employee = self.employee(employee_id).await;
+            if done(&employee) {
+                return employee;
+            }
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(20),
+                "never reached: {employee:?}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
     }
 }

@@ -2,4 +2,5 @@
 //! binary, a module per feature.
 
 mod helpers;
+mod reactions;
 mod rebuild;
