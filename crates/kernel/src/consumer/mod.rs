@@ -20,7 +20,7 @@ use async_trait::async_trait;
 use futures::StreamExt;
 use sqlx::PgConnection;
 use tokio_util::sync::CancellationToken;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 use uuid::Uuid;
 
 pub use incoming::Incoming;
@@ -101,11 +101,20 @@ impl Consumer {
     /// Consumes until `shutdown`; a batch in hand is finished first.
     pub async fn run(mut self, shutdown: CancellationToken) {
         let mut backoff = Duration::from_millis(100);
+        // A missing stream (its service not deployed yet) repeats forever:
+        // say each distinct problem once, then quietly keep retrying.
+        let mut last_problem = String::new();
         while !shutdown.is_cancelled() {
             match self.consume(&shutdown).await {
                 Ok(()) => return,
                 Err(error) => {
-                    warn!(consumer = %self.settings.name, error = %error, retry_in = ?backoff, "consumer interrupted");
+                    let problem = error.to_string();
+                    if problem != last_problem {
+                        warn!(consumer = %self.settings.name, error = %problem, "consumer interrupted; retrying");
+                        last_problem = problem;
+                    } else {
+                        debug!(consumer = %self.settings.name, error = %problem, retry_in = ?backoff, "still retrying");
+                    }
                     tokio::select! {
                         _ = shutdown.cancelled() => return,
                         _ = tokio::time::sleep(backoff) => {}
