@@ -97,3 +97,16 @@ impl<R: std::error::Error + 'static> From<sqlx::Error> for CommandError<R> {
         CommandError::Store(StoreError::Database(error))
     }
 }
+
+/// An error and its causes on one line, `outer: inner: root`, for logs and
+/// the dead-letter table.
+pub fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

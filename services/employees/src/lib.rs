@@ -26,10 +26,10 @@ pub mod reactions;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use sqlx::migrate::{MigrateError, Migrator};
+use sqlx::migrate::Migrator;
 use tenure_kernel::consumer::Consumer;
 use tenure_kernel::relay::{Relay, RelaySettings, notifier};
-use tenure_kernel::store::{ConnectError, connect, migrate};
+use tenure_kernel::store::{OpenError, open};
 use tenure_kernel::{EventStore, StoreError, StoreSettings};
 use tenure_proto::tenure::employees::v1::employees_service_server::EmployeesServiceServer;
 use tenure_runtime::CancellationToken;
@@ -51,9 +51,7 @@ const SERVICE_NAMES: &[&str] = &["tenure.employees.v1.EmployeesService"];
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
     #[error(transparent)]
-    Connect(#[from] ConnectError),
-    #[error("database migrations failed")]
-    Migrate(#[from] MigrateError),
+    Store(#[from] OpenError),
     #[error("cannot connect to NATS")]
     Nats(#[from] tenure_runtime::nats::ConnectError),
     #[error("cannot listen on {addr}")]
@@ -103,20 +101,19 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Serv
     }
 }
 
-async fn open_store(config: &Config) -> Result<EventStore, ServiceError> {
-    let pool = connect(
-        &config.common.database_url,
-        &config.db_schema,
-        config.common.db_pool_size,
-    )
-    .await?;
-    migrate(&pool, &MIGRATIONS).await?;
+async fn open_store(config: &Config) -> Result<EventStore, OpenError> {
     let settings = StoreSettings {
         snapshot_every: config.common.snapshot_every,
         state_cache: config.common.state_cache,
         ..StoreSettings::new(&config.db_schema)
     };
-    Ok(EventStore::new(pool, settings))
+    open(
+        &config.common.database_url,
+        config.common.db_pool_size,
+        settings,
+        &MIGRATIONS,
+    )
+    .await
 }
 
 /// Migrates, then serves gRPC and relays events to JetStream in the background.

@@ -106,7 +106,7 @@ impl Consumer {
                         continue;
                     }
                     error!(consumer = %name, message_id = %id, attempts, error = %failure, "message dead-lettered");
-                    let error_text = error_chain(failure.as_ref());
+                    let error_text = crate::error::chain(failure.as_ref());
                     inbox::dead_letter(
                         &mut tx,
                         DeadLetter {
@@ -183,16 +183,4 @@ fn headers_json(headers: &HeaderMap) -> serde_json::Value {
         })
         .collect::<serde_json::Map<_, _>>();
     serde_json::Value::Object(map)
-}
-
-/// The error and its causes, for a person reading the dead-letter table.
-fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

@@ -7,6 +7,8 @@ use sqlx::migrate::{MigrateError, Migrator};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, Executor, PgConnection, PgPool};
 
+use super::{EventStore, StoreSettings};
+
 /// The kernel's own tables (events, snapshots, outbox, inbox, …), versions below 100.
 static KERNEL_MIGRATIONS: Migrator = sqlx::migrate!("./migrations");
 
@@ -84,4 +86,25 @@ mod tests {
         assert!(!is_valid_schema("a;drop"));
         assert!(!is_valid_schema(""));
     }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error(transparent)]
+    Connect(#[from] ConnectError),
+    #[error("database migrations failed")]
+    Migrate(#[from] MigrateError),
+}
+
+/// A service's event store, ready: connected to its schema and migrated
+/// (the kernel's tables, then the service's `migrations`).
+pub async fn open(
+    database_url: &str,
+    max_connections: u32,
+    settings: StoreSettings,
+    migrations: &Migrator,
+) -> Result<EventStore, OpenError> {
+    let pool = connect(database_url, &settings.schema, max_connections).await?;
+    migrate(&pool, migrations).await?;
+    Ok(EventStore::new(pool, settings))
 }

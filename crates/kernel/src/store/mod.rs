@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use sqlx::{PgPool, Postgres, Transaction};
 
-pub use connect::{ConnectError, connect, migrate};
+pub use connect::{ConnectError, OpenError, connect, migrate, open};
 pub use load::LoadedRaw;
 pub use requests::PreviousOutcome;
 pub use signal::AppendSignal;

@@ -81,7 +81,7 @@ pub fn from_app(error: AppError, employee_id: Uuid) -> Status {
 /// A failure of the store: unavailable while the database is, internal when
 /// stored data cannot be read.
 pub fn from_store(error: StoreError) -> Status {
-    error!(error = %error_chain(&error), "store failure");
+    error!(error = %tenure_kernel::error::chain(&error), "store failure");
     match error {
         StoreError::Database(_) => {
             Status::unavailable("the service cannot reach its database; retry later")
@@ -94,15 +94,4 @@ pub fn from_store(error: StoreError) -> Status {
 
 pub fn from_database(error: sqlx::Error) -> Status {
     from_store(StoreError::Database(error))
-}
-
-fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
