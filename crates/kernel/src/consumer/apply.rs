@@ -11,6 +11,33 @@ use uuid::Uuid;
 use super::inbox::{self, DeadLetter, InboxEntry};
 use super::{Consumer, Incoming};
 
+/// Why a batch attempt did not commit.
+#[derive(Debug)]
+enum Failure {
+    /// A handler failed in a batch applied without savepoints.
+    Handler,
+    Database(sqlx::Error),
+}
+
+impl From<sqlx::Error> for Failure {
+    fn from(error: sqlx::Error) -> Self {
+        Failure::Database(error)
+    }
+}
+
+impl Failure {
+    fn into_database(self) -> sqlx::Error {
+        match self {
+            Failure::Database(error) => error,
+            // Only the attempt without savepoints reports this, and that one
+            // is always followed by the attempt with them.
+            Failure::Handler => {
+                sqlx::Error::Protocol("a handler failed outside a savepoint".into())
+            }
+        }
+    }
+}
+
 /// What happens to a message once the batch transaction committed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Verdict {
@@ -28,7 +55,13 @@ impl Consumer {
         messages: Vec<Message>,
     ) -> Result<(), async_nats::Error> {
         let parsed: Vec<Result<Incoming, String>> = messages.iter().map(Incoming::parse).collect();
-        let verdicts = match self.apply_in_transaction(&messages, &parsed).await {
+        // Most batches apply cleanly: try the whole batch without savepoints,
+        // and only if a handler fails, roll back and go message by message.
+        let outcome = match self.apply_in_transaction(&messages, &parsed, false).await {
+            Err(Failure::Handler) => self.apply_in_transaction(&messages, &parsed, true).await,
+            other => other,
+        };
+        let verdicts = match outcome.map_err(Failure::into_database) {
             Ok(verdicts) => verdicts,
             Err(db_error) => {
                 error!(consumer = %self.settings.name, error = %db_error, "batch not applied; redelivering");
@@ -59,11 +92,15 @@ impl Consumer {
         Ok(())
     }
 
+    /// Applies the batch in one transaction. With `isolate`, each message runs
+    /// in a savepoint so a failing one is rolled back alone; without, the
+    /// first failing handler aborts the attempt with [`Failure::Handler`].
     async fn apply_in_transaction(
         &mut self,
         messages: &[Message],
         parsed: &[Result<Incoming, String>],
-    ) -> Result<Vec<Verdict>, sqlx::Error> {
+        isolate: bool,
+    ) -> Result<Vec<Verdict>, Failure> {
         let name = self.settings.name.clone();
         let ids: Vec<Uuid> = parsed.iter().flatten().map(|m| m.message_id).collect();
         let mut tx = self.store.begin().await?;
@@ -84,6 +121,15 @@ impl Consumer {
             };
             let id = incoming.message_id;
             if applied_before.contains(&id) || !seen.insert(id) {
+                verdicts.push(Verdict::Ack);
+                continue;
+            }
+            if !isolate {
+                if self.handler.handle(&mut tx, incoming).await.is_err() {
+                    return Err(Failure::Handler);
+                }
+                self.failures.remove(&id);
+                entries.push(entry(incoming));
                 verdicts.push(Verdict::Ack);
                 continue;
             }
