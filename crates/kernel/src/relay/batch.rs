@@ -1,5 +1,6 @@
-//! One relay batch: read the oldest outbox rows, publish them all before
-//! awaiting any ack, delete the acknowledged prefix.
+//! Relaying the outbox: read the oldest rows, publish them all before
+//! awaiting any ack, delete the acknowledged prefix — with the next batch
+//! already published while the acks of the last one come back.
 
 use async_nats::jetstream::{self, stream};
 use bytes::Bytes;
@@ -48,32 +49,67 @@ pub(crate) async fn ensure_stream(
     Ok(())
 }
 
-/// Publishes up to one batch; returns how many rows were relayed.
+/// A published event whose ack has not been awaited yet.
+struct InFlight {
+    outbox_id: i64,
+    event_id: uuid::Uuid,
+    ack: jetstream::context::PublishAckFuture,
+}
+
+/// Relays until the outbox is empty; returns how many rows were relayed.
 ///
-/// All publishes go out before the first ack is awaited. Rows are deleted up
+/// Batches overlap: batch N+1 is read and published before the acks of batch
+/// N are awaited, so JetStream always has work in hand. Rows are deleted up
 /// to the first failed publish; that one and all after it stay for the next
 /// attempt, which JetStream deduplicates where they had arrived.
-pub(crate) async fn relay_batch(
+pub(crate) async fn drain(
     store: &EventStore,
     js: &jetstream::Context,
     settings: &RelaySettings,
 ) -> Result<usize, RelayError> {
+    let mut relayed = 0;
+    let mut previous: Vec<InFlight> = Vec::new();
+    loop {
+        let exclude: Vec<i64> = previous.iter().map(|p| p.outbox_id).collect();
+        let (published, publish_failure) = publish_next(store, js, settings, &exclude).await?;
+        let settled = settle(store, std::mem::take(&mut previous)).await?;
+        relayed += settled.acknowledged;
+        if let Some(error) = settled.failure.or(publish_failure) {
+            // What is still in flight stays in the outbox for the next attempt.
+            return if relayed > 0 {
+                tracing::warn!(error = %error, relayed, "relay stopped at an unacknowledged event");
+                Ok(relayed)
+            } else {
+                Err(error)
+            };
+        }
+        if published.is_empty() {
+            return Ok(relayed);
+        }
+        previous = published;
+    }
+}
+
+/// Reads the oldest outbox rows not already in flight and publishes them
+/// all, awaiting no ack. A publish that cannot even be sent stops the batch.
+async fn publish_next(
+    store: &EventStore,
+    js: &jetstream::Context,
+    settings: &RelaySettings,
+    exclude: &[i64],
+) -> Result<(Vec<InFlight>, Option<RelayError>), RelayError> {
     let sql = format!(
         "SELECT o.id AS outbox_id, {} FROM outbox o \
          JOIN events e ON e.stream_id = o.stream_id AND e.version = o.version \
-         ORDER BY o.id LIMIT $1",
+         WHERE o.id <> ALL($2) ORDER BY o.id LIMIT $1",
         crate::store::record::EVENT_COLUMNS
     );
     let rows: Vec<OutboxRow> = sqlx::query_as(&sql)
         .bind(settings.batch_size)
+        .bind(exclude)
         .fetch_all(store.pool())
         .await?;
-    if rows.is_empty() {
-        return Ok(0);
-    }
-
     let mut in_flight = Vec::with_capacity(rows.len());
-    let mut failure = None;
     for row in rows {
         let mut event: Recorded<EventData> = row.event.into();
         let subject = settings.subject(&event.event.event_type);
@@ -83,47 +119,56 @@ pub(crate) async fn relay_batch(
             .payload(payload)
             .headers(headers);
         match js.send_publish(subject, publish).await {
-            Ok(ack) => in_flight.push((row.outbox_id, event.event_id, ack)),
+            Ok(ack) => in_flight.push(InFlight {
+                outbox_id: row.outbox_id,
+                event_id: event.event_id,
+                ack,
+            }),
             Err(error) => {
-                failure = Some(RelayError::Publish {
+                let failure = RelayError::Publish {
                     event_id: event.event_id,
                     source: error.into(),
-                });
-                break;
+                };
+                return Ok((in_flight, Some(failure)));
             }
         }
     }
+    Ok((in_flight, None))
+}
 
-    let mut acknowledged = Vec::with_capacity(in_flight.len());
-    let mut first_unacked = None;
-    for (outbox_id, event_id, ack) in in_flight {
-        match ack.await {
-            Ok(_) if first_unacked.is_none() => acknowledged.push(outbox_id),
+/// How a batch's acks came back.
+struct Settled {
+    acknowledged: usize,
+    failure: Option<RelayError>,
+}
+
+/// Awaits a batch's acks in order and deletes the rows acknowledged before
+/// the first failure.
+async fn settle(store: &EventStore, batch: Vec<InFlight>) -> Result<Settled, RelayError> {
+    let mut acknowledged = Vec::with_capacity(batch.len());
+    let mut failure = None;
+    for in_flight in batch {
+        match in_flight.ack.await {
+            Ok(_) if failure.is_none() => acknowledged.push(in_flight.outbox_id),
             Ok(_) => {}
             Err(error) => {
-                if first_unacked.is_none() {
-                    first_unacked = Some(RelayError::Publish {
-                        event_id,
+                if failure.is_none() {
+                    failure = Some(RelayError::Publish {
+                        event_id: in_flight.event_id,
                         source: error.into(),
                     });
                 }
             }
         }
     }
-
-    let relayed = acknowledged.len();
-    if relayed > 0 {
+    if !acknowledged.is_empty() {
         sqlx::query("DELETE FROM outbox WHERE id = ANY($1)")
             .bind(&acknowledged)
             .execute(store.pool())
             .await?;
     }
-    match first_unacked.or(failure) {
-        Some(error) if relayed == 0 => Err(error),
-        Some(error) => {
-            tracing::warn!(error = %error, relayed, "relay batch partly acknowledged");
-            Ok(relayed)
-        }
-        None => Ok(relayed),
-    }
+    Ok(Settled {
+        acknowledged: acknowledged.len(),
+        failure,
+    })
 }

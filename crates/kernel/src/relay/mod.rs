@@ -93,7 +93,7 @@ impl Relay {
     pub fn new(store: EventStore, client: async_nats::Client, settings: RelaySettings) -> Self {
         let jetstream = jetstream::ContextBuilder::new()
             .timeout(Duration::from_secs(5))
-            .max_ack_inflight(settings.batch_size.max(1) as usize * 2)
+            .max_ack_inflight(settings.batch_size.max(1) as usize * 3)
             .backpressure_on_inflight(true)
             .build(client);
         Self {
@@ -140,15 +140,13 @@ impl Relay {
                     }
                 }
             }
-            match batch::relay_batch(&self.store, &self.jetstream, &self.settings).await {
+            match batch::drain(&self.store, &self.jetstream, &self.settings).await {
                 Ok(sent) => {
                     backoff = Duration::ZERO;
                     if sent > 0 {
                         debug!(sent, "relayed");
                     }
-                    if sent < self.settings.batch_size as usize {
-                        self.wait_for_work(&mut listener, shutdown).await;
-                    }
+                    self.wait_for_work(&mut listener, shutdown).await;
                 }
                 Err(error) => {
                     backoff = next_backoff(backoff, self.settings.max_backoff);
