@@ -18,13 +18,19 @@ pub const DEVELOPMENT: &str = "tenure-development";
 /// binary is used as it is, and a missing one is built.
 pub fn locate(name: &str) -> anyhow::Result<PathBuf> {
     let exe = std::env::current_exe().context("find the bench's own executable")?;
-    let dir = exe.parent().context("the bench's executable has no directory")?;
+    let dir = exe
+        .parent()
+        .context("the bench's executable has no directory")?;
     let path = dir.join(name);
     let under_cargo = std::env::var_os("CARGO").is_some();
     if under_cargo || !path.is_file() {
         build(dir)?;
     }
-    anyhow::ensure!(path.is_file(), "{} is missing after building the services", path.display());
+    anyhow::ensure!(
+        path.is_file(),
+        "{} is missing after building the services",
+        path.display()
+    );
     Ok(path)
 }
 
@@ -53,7 +59,12 @@ fn run_cargo(dir: &Path) -> anyhow::Result<()> {
         command.arg("--target-dir").arg(target_dir);
     }
     eprintln!("building the service binaries: {command:?}");
-    let status = command.status().with_context(|| format!("run {}", Path::new(&cargo).display()))?;
-    anyhow::ensure!(status.success(), "building the service binaries failed ({status})");
+    let status = command
+        .status()
+        .with_context(|| format!("run {}", Path::new(&cargo).display()))?;
+    anyhow::ensure!(
+        status.success(),
+        "building the service binaries failed ({status})"
+    );
     Ok(())
 }

@@ -46,7 +46,10 @@ impl Machine {
         let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
         let cpu_model = cpuinfo
             .lines()
-            .find_map(|line| line.strip_prefix("model name").and_then(|rest| rest.split(':').nth(1)))
+            .find_map(|line| {
+                line.strip_prefix("model name")
+                    .and_then(|rest| rest.split(':').nth(1))
+            })
             .map(|model| model.trim().to_owned())
             .unwrap_or_default();
         let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
@@ -60,7 +63,10 @@ impl Machine {
             cores: std::thread::available_parallelism().map_or(0, |n| n.get()),
             cpu_model,
             memory_mib: memory_kib / 1024,
-            kernel: std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default().trim().to_owned(),
+            kernel: std::fs::read_to_string("/proc/sys/kernel/osrelease")
+                .unwrap_or_default()
+                .trim()
+                .to_owned(),
         }
     }
 }
@@ -68,7 +74,10 @@ impl Machine {
 impl Postgres {
     pub async fn read(pool: &PgPool) -> anyhow::Result<Postgres> {
         let setting = |name: &'static str| async move {
-            sqlx::query_scalar::<_, String>("SELECT current_setting($1)").bind(name).fetch_one(pool).await
+            sqlx::query_scalar::<_, String>("SELECT current_setting($1)")
+                .bind(name)
+                .fetch_one(pool)
+                .await
         };
         Ok(Postgres {
             version: setting("server_version").await?,
@@ -84,7 +93,11 @@ impl Postgres {
 impl Nats {
     pub fn read(client: &async_nats::Client) -> Nats {
         let info = client.server_info();
-        Nats { version: info.version, jetstream: info.jetstream, private_server_version: None }
+        Nats {
+            version: info.version,
+            jetstream: info.jetstream,
+            private_server_version: None,
+        }
     }
 }
 
@@ -106,6 +119,10 @@ pub async fn environment() -> anyhow::Result<Environment> {
         machine: Machine::read(),
         postgres,
         nats: nats_info,
-        profile: if cfg!(debug_assertions) { "debug" } else { "release" },
+        profile: if cfg!(debug_assertions) {
+            "debug"
+        } else {
+            "release"
+        },
     })
 }

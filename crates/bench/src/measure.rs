@@ -21,16 +21,13 @@ impl Default for Latencies {
 
 impl Latencies {
     pub fn record(&mut self, latency: Duration) {
-        self.0.saturating_record(latency.as_micros().clamp(1, u128::from(u64::MAX)) as u64);
+        self.0
+            .saturating_record(latency.as_micros().clamp(1, u128::from(u64::MAX)) as u64);
     }
 
     pub fn merge(&mut self, other: &Latencies) {
         // Same bounds on both sides, so adding cannot fail.
         let _ = self.0.add(&other.0);
-    }
-
-    pub fn count(&self) -> u64 {
-        self.0.len()
     }
 
     /// The latency at `quantile` (0.5 = median) in milliseconds; 0 when empty.
@@ -40,10 +37,6 @@ impl Latencies {
 
     pub fn max_millis(&self) -> f64 {
         self.0.max() as f64 / 1_000.0
-    }
-
-    pub fn mean_millis(&self) -> f64 {
-        self.0.mean() / 1_000.0
     }
 }
 
@@ -55,7 +48,6 @@ pub trait Client: Send + 'static {
 /// What a closed loop measured.
 #[derive(Debug, Clone)]
 pub struct ClosedLoop {
-    pub clients: usize,
     /// Calls started inside the measured window that succeeded.
     pub ok: u64,
     pub errors: u64,
@@ -72,7 +64,11 @@ impl ClosedLoop {
     /// An error when any call failed: load must not hide failures.
     pub fn check(&self, what: &str) -> anyhow::Result<()> {
         match &self.first_error {
-            Some(error) => anyhow::bail!("{what}: {} of {} calls failed, first: {error}", self.errors, self.ok + self.errors),
+            Some(error) => anyhow::bail!(
+                "{what}: {} of {} calls failed, first: {error}",
+                self.errors,
+                self.ok + self.errors
+            ),
             None if self.ok == 0 => anyhow::bail!("{what}: no call completed in {:?}", self.window),
             None => Ok(()),
         }
@@ -81,8 +77,11 @@ impl ClosedLoop {
 
 /// Runs every client in its own task, back to back, for `warmup` unmeasured
 /// and then `window` measured; calls started in the window are counted.
-pub async fn closed_loop<C: Client>(clients: Vec<C>, warmup: Duration, window: Duration) -> ClosedLoop {
-    let count = clients.len();
+pub async fn closed_loop<C: Client>(
+    clients: Vec<C>,
+    warmup: Duration,
+    window: Duration,
+) -> ClosedLoop {
     let start = Instant::now();
     let measure_from = start + warmup;
     let end = measure_from + window;
@@ -114,7 +113,13 @@ pub async fn closed_loop<C: Client>(clients: Vec<C>, warmup: Duration, window: D
             (latencies, ok, errors, first_error)
         });
     }
-    let mut result = ClosedLoop { clients: count, ok: 0, errors: 0, first_error: None, window, latencies: Latencies::default() };
+    let mut result = ClosedLoop {
+        ok: 0,
+        errors: 0,
+        first_error: None,
+        window,
+        latencies: Latencies::default(),
+    };
     while let Some(joined) = tasks.join_next().await {
         match joined {
             Ok((latencies, ok, errors, first_error)) => {
@@ -127,7 +132,9 @@ pub async fn closed_loop<C: Client>(clients: Vec<C>, warmup: Duration, window: D
             }
             Err(error) => {
                 result.errors += 1;
-                result.first_error.get_or_insert_with(|| format!("client task failed: {error}"));
+                result
+                    .first_error
+                    .get_or_insert_with(|| format!("client task failed: {error}"));
             }
         }
     }
@@ -158,7 +165,12 @@ pub struct OpenLoop<T> {
 /// Sends `rate` calls per second for `duration` on a fixed schedule, each in
 /// its own task, without waiting for answers (at most `max_in_flight` open),
 /// then waits for every answer.
-pub async fn open_loop<T, F, Fut>(rate: u64, duration: Duration, max_in_flight: usize, mut call: F) -> OpenLoop<T>
+pub async fn open_loop<T, F, Fut>(
+    rate: u64,
+    duration: Duration,
+    max_in_flight: usize,
+    mut call: F,
+) -> OpenLoop<T>
 where
     T: Send + 'static,
     F: FnMut(u64) -> Fut,
@@ -173,7 +185,11 @@ where
     for seq in 0..total {
         let due = start + interval.mul_f64(seq as f64);
         tokio::time::sleep_until(due.into()).await;
-        let permit = limit.clone().acquire_owned().await.expect("the semaphore is never closed");
+        let permit = limit
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("the semaphore is never closed");
         if due.elapsed() > Duration::from_millis(10) {
             late += 1;
         }
@@ -181,7 +197,11 @@ where
         tasks.spawn(async move {
             let result = future.await;
             drop(permit);
-            Sent { due, answered: Instant::now(), result }
+            Sent {
+                due,
+                answered: Instant::now(),
+                result,
+            }
         });
     }
     let mut calls = Vec::with_capacity(total as usize);
@@ -194,7 +214,11 @@ where
         calls.push(sent);
     }
     let finished = calls.iter().map(|c| c.answered).max().unwrap_or(start);
-    OpenLoop { calls, finished, late }
+    OpenLoop {
+        calls,
+        finished,
+        late,
+    }
 }
 
 #[cfg(test)]
@@ -212,7 +236,12 @@ mod tests {
 
     #[tokio::test]
     async fn a_closed_loop_counts_calls_in_its_window() {
-        let result = closed_loop(vec![Sleeper, Sleeper], Duration::from_millis(20), Duration::from_millis(200)).await;
+        let result = closed_loop(
+            vec![Sleeper, Sleeper],
+            Duration::from_millis(20),
+            Duration::from_millis(200),
+        )
+        .await;
         result.check("sleep").unwrap();
         assert!(result.ok > 20, "{result:?}");
         assert!(result.latencies.millis_at(0.5) >= 2.0);
@@ -220,7 +249,10 @@ mod tests {
 
     #[tokio::test]
     async fn an_open_loop_keeps_its_rate() {
-        let result = open_loop(200, Duration::from_millis(250), 100, |seq| async move { Ok(seq) }).await;
+        let result = open_loop(200, Duration::from_millis(250), 100, |seq| async move {
+            Ok(seq)
+        })
+        .await;
         assert_eq!(result.calls.len(), 50);
         assert!(result.calls.iter().all(|c| c.result.is_ok()));
     }

@@ -17,16 +17,32 @@ pub struct ChildProcess {
 
 impl ChildProcess {
     /// Starts `binary` with `args` and `env` added to the bench's environment.
-    pub fn spawn(binary: &Path, args: &[&str], env: &[(&str, String)]) -> anyhow::Result<ChildProcess> {
-        let name = binary.file_name().map_or_else(|| "child".to_owned(), |n| n.to_string_lossy().into_owned());
-        let log = std::env::temp_dir().join(format!("tenure-bench-{name}-{}.log", uuid::Uuid::now_v7().simple()));
-        let stderr = std::fs::File::create(&log).with_context(|| format!("create {}", log.display()))?;
+    pub fn spawn(
+        binary: &Path,
+        args: &[&str],
+        env: &[(&str, String)],
+    ) -> anyhow::Result<ChildProcess> {
+        let name = binary
+            .file_name()
+            .map_or_else(|| "child".to_owned(), |n| n.to_string_lossy().into_owned());
+        let log = std::env::temp_dir().join(format!(
+            "tenure-bench-{name}-{}.log",
+            uuid::Uuid::now_v7().simple()
+        ));
+        let stderr =
+            std::fs::File::create(&log).with_context(|| format!("create {}", log.display()))?;
         let mut command = Command::new(binary);
-        command.args(args).stdin(Stdio::null()).stdout(Stdio::null()).stderr(stderr);
+        command
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(stderr);
         for (key, value) in env {
             command.env(key, value);
         }
-        let child = command.spawn().with_context(|| format!("start {}", binary.display()))?;
+        let child = command
+            .spawn()
+            .with_context(|| format!("start {}", binary.display()))?;
         Ok(ChildProcess { name, child, log })
     }
 
@@ -47,7 +63,11 @@ impl ChildProcess {
     }
 
     /// Waits until `addr` accepts connections; fails if the child exits or `timeout` passes.
-    pub async fn wait_listening(&mut self, addr: SocketAddr, timeout: Duration) -> anyhow::Result<()> {
+    pub async fn wait_listening(
+        &mut self,
+        addr: SocketAddr,
+        timeout: Duration,
+    ) -> anyhow::Result<()> {
         let deadline = Instant::now() + timeout;
         loop {
             let connect = tokio::net::TcpStream::connect(addr);
@@ -55,10 +75,18 @@ impl ChildProcess {
                 return Ok(());
             }
             if let Some(status) = self.child.try_wait()? {
-                anyhow::bail!("{} exited ({status}) before listening:\n{}", self.name, self.log_tail(20));
+                anyhow::bail!(
+                    "{} exited ({status}) before listening:\n{}",
+                    self.name,
+                    self.log_tail(20)
+                );
             }
             if Instant::now() >= deadline {
-                anyhow::bail!("{} did not listen on {addr} within {timeout:?}:\n{}", self.name, self.log_tail(20));
+                anyhow::bail!(
+                    "{} did not listen on {addr} within {timeout:?}:\n{}",
+                    self.name,
+                    self.log_tail(20)
+                );
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
@@ -66,7 +94,10 @@ impl ChildProcess {
 
     /// Waits for the child to exit, sampling its memory every few
     /// milliseconds; fails after `timeout` (and kills it).
-    pub async fn wait_sampling(&mut self, timeout: Duration) -> anyhow::Result<(ExitStatus, Memory)> {
+    pub async fn wait_sampling(
+        &mut self,
+        timeout: Duration,
+    ) -> anyhow::Result<(ExitStatus, Memory)> {
         let deadline = Instant::now() + timeout;
         let mut peak = Memory::default();
         loop {
@@ -78,7 +109,11 @@ impl ChildProcess {
             }
             if Instant::now() >= deadline {
                 self.kill();
-                anyhow::bail!("{} did not finish within {timeout:?}:\n{}", self.name, self.log_tail(20));
+                anyhow::bail!(
+                    "{} did not finish within {timeout:?}:\n{}",
+                    self.name,
+                    self.log_tail(20)
+                );
             }
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
@@ -87,7 +122,11 @@ impl ChildProcess {
     /// Sends SIGTERM and waits up to 10 s for the exit, then kills.
     pub async fn terminate(mut self) -> anyhow::Result<ExitStatus> {
         let pid = self.pid().to_string();
-        Command::new("kill").args(["-TERM", &pid]).stdout(Stdio::null()).stderr(Stdio::null()).status()?;
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()?;
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
             if let Some(status) = self.child.try_wait()? {
@@ -134,11 +173,17 @@ impl Memory {
                 .and_then(|rest| rest.split_whitespace().next())
                 .and_then(|kib| kib.parse::<u64>().ok())
         };
-        Some(Memory { rss_kib: field("VmRSS:")?, peak_kib: field("VmHWM:")? })
+        Some(Memory {
+            rss_kib: field("VmRSS:")?,
+            peak_kib: field("VmHWM:")?,
+        })
     }
 
     pub fn max(self, other: Memory) -> Memory {
-        Memory { rss_kib: self.rss_kib.max(other.rss_kib), peak_kib: self.peak_kib.max(other.peak_kib) }
+        Memory {
+            rss_kib: self.rss_kib.max(other.rss_kib),
+            peak_kib: self.peak_kib.max(other.peak_kib),
+        }
     }
 
     pub fn rss_mib(self) -> f64 {

@@ -15,7 +15,6 @@ pub enum Unit {
     PerSecond,
     Millis,
     MiB,
-    Ratio,
     Count,
 }
 
@@ -76,7 +75,12 @@ pub struct Figure {
 
 impl Figure {
     /// A figure without a baseline.
-    pub fn new(scenario: &'static str, metric: impl Into<String>, unit: Unit, tenure: f64) -> Figure {
+    pub fn new(
+        scenario: &'static str,
+        metric: impl Into<String>,
+        unit: Unit,
+        tenure: f64,
+    ) -> Figure {
         Figure {
             scenario,
             metric: metric.into(),
@@ -158,7 +162,8 @@ impl Report {
 
     pub fn write_json(&self, path: &Path) -> anyhow::Result<()> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).with_context(|| format!("create {}", parent.display()))?;
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("create {}", parent.display()))?;
         }
         let json = serde_json::to_string_pretty(self)?;
         std::fs::write(path, json).with_context(|| format!("write {}", path.display()))
@@ -167,7 +172,9 @@ impl Report {
 
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let header = ["scenario", "metric", "Tenure", "baseline", "ratio", "target"];
+        let header = [
+            "scenario", "metric", "Tenure", "baseline", "ratio", "target",
+        ];
         let rows: Vec<[String; 6]> = self
             .figures
             .iter()
@@ -179,7 +186,9 @@ impl fmt::Display for Report {
                     (None, _) => String::new(),
                 };
                 let baseline = match (&figure.baseline_label, figure.baseline) {
-                    (Some(label), Some(value)) => format!("{} ({label})", format_value(value, figure.unit)),
+                    (Some(label), Some(value)) => {
+                        format!("{} ({label})", format_value(value, figure.unit))
+                    }
                     _ => "—".to_owned(),
                 };
                 [
@@ -230,7 +239,6 @@ pub fn format_value(value: f64, unit: Unit) -> String {
         Unit::Millis if value < 10.0 => format!("{value:.2} ms"),
         Unit::Millis => format!("{value:.1} ms"),
         Unit::MiB => format!("{value:.1} MiB"),
-        Unit::Ratio => format!("{value:.2}×"),
         Unit::Count => thousands(value.round() as u64),
     }
 }
@@ -265,7 +273,8 @@ mod tests {
             .target(Target::RatioAtLeast(0.5));
         assert_eq!(figure.ratio, Some(0.6));
         assert_eq!(figure.target_met, Some(true));
-        let figure = Figure::new("footprint", "idle RSS", Unit::MiB, 45.0).target(Target::Below(40.0));
+        let figure =
+            Figure::new("footprint", "idle RSS", Unit::MiB, 45.0).target(Target::Below(40.0));
         assert_eq!(figure.target_met, Some(false));
     }
 }

@@ -28,9 +28,15 @@ impl Tenant {
     /// `message` as a call of this tenant by the bench's actor.
     pub fn request<T>(self, message: T) -> tonic::Request<T> {
         let mut request = tonic::Request::new(message);
-        let tenant: MetadataValue<_> = self.0.to_string().parse().expect("a UUID is valid metadata");
+        let tenant: MetadataValue<_> = self
+            .0
+            .to_string()
+            .parse()
+            .expect("a UUID is valid metadata");
         request.metadata_mut().insert(TENANT_HEADER, tenant);
-        request.metadata_mut().insert(ACTOR_HEADER, MetadataValue::from_static("hr:bench"));
+        request
+            .metadata_mut()
+            .insert(ACTOR_HEADER, MetadataValue::from_static("hr:bench"));
         request
     }
 }
@@ -60,13 +66,21 @@ pub fn hire() -> HireEmployeeRequest {
 
 /// The employee a hire created, from its response.
 pub fn hired(response: &HireEmployeeResponse) -> anyhow::Result<Uuid> {
-    Uuid::parse_str(&response.employee_id)
-        .map_err(|error| anyhow::anyhow!("HireEmployee answered a bad employee id {:?}: {error}", response.employee_id))
+    Uuid::parse_str(&response.employee_id).map_err(|error| {
+        anyhow::anyhow!(
+            "HireEmployee answered a bad employee id {:?}: {error}",
+            response.employee_id
+        )
+    })
 }
 
 /// Sets one of two different interest sets, so every call records an event.
 pub fn set_interests(employee_id: Uuid, round: u64) -> SetInterestsRequest {
-    let tags = if round % 2 == 0 { ["rust", "chess"] } else { ["go", "running"] };
+    let tags = if round % 2 == 0 {
+        ["rust", "chess"]
+    } else {
+        ["go", "running"]
+    };
     SetInterestsRequest {
         employee_id: employee_id.to_string(),
         tags: tags.map(str::to_owned).to_vec(),

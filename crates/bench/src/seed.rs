@@ -12,7 +12,9 @@
 use chrono::Utc;
 use prost::Message;
 use tenure_kernel::store::connect;
-use tenure_kernel::{EventData, EventMetadata, EventStore, GlobalPosition, Recorded, StoreSettings};
+use tenure_kernel::{
+    EventData, EventMetadata, EventStore, GlobalPosition, Recorded, StoreSettings,
+};
 use tenure_proto::tenure::employees::v1 as proto;
 use tokio::task::JoinSet;
 use uuid::Uuid;
@@ -56,7 +58,11 @@ impl SeedEvent {
                 causation_id: None,
                 traceparent: None,
             },
-            event: EventData { event_type: self.event_type.to_owned(), schema_version: 1, payload: self.payload.clone() },
+            event: EventData {
+                event_type: self.event_type.to_owned(),
+                schema_version: 1,
+                payload: self.payload.clone(),
+            },
         }
     }
 }
@@ -78,7 +84,12 @@ pub fn employee_stream(count: u64) -> Vec<SeedEvent> {
                     proto::RoleChanged {
                         employee_id: id.clone(),
                         effective_date: "2025-03-01".to_owned(),
-                        role_title: if v % 4 == 0 { "Staff Engineer" } else { "Senior Engineer" }.to_owned(),
+                        role_title: if v % 4 == 0 {
+                            "Staff Engineer"
+                        } else {
+                            "Senior Engineer"
+                        }
+                        .to_owned(),
                         department: "Engineering".to_owned(),
                     }
                     .encode_to_vec(),
@@ -88,12 +99,23 @@ pub fn employee_stream(count: u64) -> Vec<SeedEvent> {
                     proto::InterestsChanged {
                         employee_id: id.clone(),
                         effective_date: "2025-03-01".to_owned(),
-                        tags: if v % 4 == 1 { vec!["rust".to_owned(), "chess".to_owned()] } else { vec!["running".to_owned()] },
+                        tags: if v % 4 == 1 {
+                            vec!["rust".to_owned(), "chess".to_owned()]
+                        } else {
+                            vec!["running".to_owned()]
+                        },
                     }
                     .encode_to_vec(),
                 ),
             };
-            SeedEvent { event_id: Uuid::now_v7(), stream_id: employee_id, version, event_type, payload, correlation_id }
+            SeedEvent {
+                event_id: Uuid::now_v7(),
+                stream_id: employee_id,
+                version,
+                event_type,
+                payload,
+                correlation_id,
+            }
         })
         .collect()
 }
@@ -130,14 +152,27 @@ pub struct Seeder {
 
 impl Seeder {
     /// Connects to the `employees` schema, which the service must have migrated.
-    pub async fn connect(database_url: &str, tenant_id: Uuid, with_outbox: bool) -> anyhow::Result<Seeder> {
+    pub async fn connect(
+        database_url: &str,
+        tenant_id: Uuid,
+        with_outbox: bool,
+    ) -> anyhow::Result<Seeder> {
         let pool = connect(database_url, SCHEMA, PARALLEL as u32 + 1).await?;
-        Ok(Seeder { store: EventStore::new(pool, StoreSettings::new(SCHEMA)), tenant_id, with_outbox })
+        Ok(Seeder {
+            store: EventStore::new(pool, StoreSettings::new(SCHEMA)),
+            tenant_id,
+            with_outbox,
+        })
     }
 
     /// Stores `total` events of new employees with `per_stream` events each,
     /// handing every event to `keep` first. Returns the number of employees.
-    pub async fn seed(&self, total: u64, per_stream: u64, mut keep: impl FnMut(&SeedEvent)) -> anyhow::Result<u64> {
+    pub async fn seed(
+        &self,
+        total: u64,
+        per_stream: u64,
+        mut keep: impl FnMut(&SeedEvent),
+    ) -> anyhow::Result<u64> {
         let mut in_flight = JoinSet::new();
         let mut batch = Vec::with_capacity(BATCH_ROWS);
         let (mut written, mut streams) = (0u64, 0u64);
@@ -210,9 +245,11 @@ impl Seeder {
         Ok(())
     }
 
-    /// Events in the store.
-    pub async fn count(&self) -> anyhow::Result<i64> {
-        Ok(sqlx::query_scalar("SELECT count(*) FROM events").fetch_one(self.store.pool()).await?)
+    /// Rows still in the outbox.
+    pub async fn outbox(&self) -> anyhow::Result<i64> {
+        Ok(sqlx::query_scalar("SELECT count(*) FROM outbox")
+            .fetch_one(self.store.pool())
+            .await?)
     }
 }
 
@@ -225,8 +262,34 @@ mod tests {
         let events = employee_stream(5);
         assert_eq!(events.len(), 5);
         assert_eq!(events[0].event_type, "EmployeeHired");
-        assert!(events.iter().zip(1..).all(|(e, v)| e.version == v && e.stream_id == events[0].stream_id));
+        assert!(
+            events
+                .iter()
+                .zip(1..)
+                .all(|(e, v)| e.version == v && e.stream_id == events[0].stream_id)
+        );
         let hired = proto::EmployeeHired::decode(events[0].payload.as_slice()).unwrap();
         assert_eq!(hired.employee_id, events[0].stream_id.to_string());
+    }
+
+    #[tokio::test]
+    async fn seeded_events_land_in_the_store_and_the_outbox() {
+        let database = tenure_testkit::TestDatabase::create().await.unwrap();
+        let pool = connect(&database.url, SCHEMA, 2).await.unwrap();
+        tenure_kernel::store::connect::migrate_kernel(&pool)
+            .await
+            .unwrap();
+        let seeder = Seeder::connect(&database.url, Uuid::now_v7(), true)
+            .await
+            .unwrap();
+        let mut kept = 0;
+        let streams = seeder.seed(12_345, 10, |_| kept += 1).await.unwrap();
+        assert_eq!((kept, streams), (12_345, 1_235));
+        assert_eq!(seeder.outbox().await.unwrap(), 12_345);
+        let events: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(events, 12_345);
     }
 }

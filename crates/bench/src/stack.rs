@@ -12,6 +12,7 @@ use tenure_employees::grpc::EmployeesApi;
 use tenure_proto::tenure::employees::v1::employees_service_client::EmployeesServiceClient;
 use tenure_runtime::CancellationToken;
 use tenure_testkit::{TestDatabase, TestNats};
+use tokio_util::sync::DropGuard;
 use tonic::transport::Channel;
 
 /// How long a service may take to stop after shutdown.
@@ -26,8 +27,12 @@ pub struct Infra {
 
 impl Infra {
     pub async fn create() -> anyhow::Result<Infra> {
-        let database = TestDatabase::create().await.context("create a test database")?;
-        let nats = TestNats::connect().await.context("connect to the test NATS server")?;
+        let database = TestDatabase::create()
+            .await
+            .context("create a test database")?;
+        let nats = TestNats::connect()
+            .await
+            .context("connect to the test NATS server")?;
         Ok(Infra { database, nats })
     }
 
@@ -66,24 +71,33 @@ impl Servers {
     }
 }
 
-/// The employees service running in this process.
+/// The employees service running in this process; dropping it shuts it down.
 pub struct Employees {
     pub grpc_addr: SocketAddr,
     pub api: EmployeesApi,
     running: tenure_employees::Running,
-    shutdown: CancellationToken,
+    shutdown: DropGuard,
 }
 
 impl Employees {
     /// Starts the service with a pool of `pool_size` connections.
     pub async fn start(servers: &Servers, pool_size: u32) -> anyhow::Result<Employees> {
-        let mut config = tenure_employees::config::Config::new(&servers.database_url, &servers.nats_url, &servers.subject_root);
+        let mut config = tenure_employees::config::Config::new(
+            &servers.database_url,
+            &servers.nats_url,
+            &servers.subject_root,
+        );
         config.common.db_pool_size = pool_size;
         let shutdown = CancellationToken::new();
         let running = tenure_employees::start(&config, shutdown.clone())
             .await
             .context("start the employees service")?;
-        Ok(Employees { grpc_addr: running.grpc_addr, api: running.api(), running, shutdown })
+        Ok(Employees {
+            grpc_addr: running.grpc_addr,
+            api: running.api(),
+            running,
+            shutdown: shutdown.drop_guard(),
+        })
     }
 
     /// A new gRPC connection to the service.
@@ -92,7 +106,7 @@ impl Employees {
     }
 
     pub async fn stop(self) -> anyhow::Result<()> {
-        self.shutdown.cancel();
+        drop(self.shutdown);
         tokio::time::timeout(STOP_TIMEOUT, self.running.wait())
             .await
             .context("the employees service did not stop in time")?
@@ -110,26 +124,32 @@ pub async fn grpc_client(addr: SocketAddr) -> anyhow::Result<EmployeesServiceCli
     Ok(EmployeesServiceClient::new(channel))
 }
 
-/// The development service running in this process.
+/// The development service running in this process; dropping it shuts it down.
 pub struct Development {
     running: tenure_development::Running,
-    shutdown: CancellationToken,
+    shutdown: DropGuard,
 }
 
 impl Development {
     pub async fn start(servers: &Servers, pool_size: u32) -> anyhow::Result<Development> {
-        let mut config =
-            tenure_development::config::Config::new(&servers.database_url, &servers.nats_url, &servers.subject_root);
+        let mut config = tenure_development::config::Config::new(
+            &servers.database_url,
+            &servers.nats_url,
+            &servers.subject_root,
+        );
         config.common.db_pool_size = pool_size;
         let shutdown = CancellationToken::new();
         let running = tenure_development::start(&config, shutdown.clone())
             .await
             .context("start the development service")?;
-        Ok(Development { running, shutdown })
+        Ok(Development {
+            running,
+            shutdown: shutdown.drop_guard(),
+        })
     }
 
     pub async fn stop(self) -> anyhow::Result<()> {
-        self.shutdown.cancel();
+        drop(self.shutdown);
         tokio::time::timeout(STOP_TIMEOUT, self.running.wait())
             .await
             .context("the development service did not stop in time")?

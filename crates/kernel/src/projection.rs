@@ -20,7 +20,10 @@ pub trait InlineProjection<E>: Send + Sync + 'static {
     /// The tables this read model owns, emptied (in this order) by [`Self::reset`].
     fn tables(&self) -> &'static [&'static str];
 
-    /// Applies newly appended events, in version order, in the append transaction.
+    /// Applies events in the caller's transaction: those of one append, or a
+    /// rebuild's page of many streams in commit order (each stream's events
+    /// in version order). Batching the writes over the slice is what makes
+    /// rebuilds fast.
     async fn apply(
         &self,
         conn: &mut PgConnection,
@@ -88,9 +91,7 @@ pub async fn rebuild<A: Aggregate>(
             })
             .collect::<Result<Vec<_>, _>>()?;
         events += decoded.len() as u64;
-        for stream in group_by_stream(&decoded) {
-            projection.apply(&mut tx, stream).await?;
-        }
+        projection.apply(&mut tx, &decoded).await?;
         if !full {
             break;
         }
@@ -100,9 +101,4 @@ pub async fn rebuild<A: Aggregate>(
         events,
         elapsed: started.elapsed(),
     })
-}
-
-/// Consecutive runs of events of the same stream, as appends hand them over.
-fn group_by_stream<E>(events: &[Recorded<E>]) -> impl Iterator<Item = &[Recorded<E>]> {
-    events.chunk_by(|a, b| a.stream_id == b.stream_id)
 }

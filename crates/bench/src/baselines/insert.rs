@@ -20,8 +20,7 @@ const CREATE: &str = "CREATE SCHEMA IF NOT EXISTS bench_raw; \
         metadata   jsonb NOT NULL, \
         PRIMARY KEY (stream_id, version))";
 
-const INSERT: &str =
-    "INSERT INTO bench_raw.events (stream_id, version, event_type, payload, metadata) VALUES ($1, $2, $3, $4, $5)";
+const INSERT: &str = "INSERT INTO bench_raw.events (stream_id, version, event_type, payload, metadata) VALUES ($1, $2, $3, $4, $5)";
 
 pub async fn create_table(pool: &PgPool) -> anyhow::Result<()> {
     sqlx::raw_sql(CREATE).execute(pool).await?;
@@ -38,8 +37,16 @@ pub struct RawInsert {
 impl RawInsert {
     /// A client on its own connection from `pool`, writing `payload` (the
     /// encoded event, the size of a real one) in every row.
-    pub async fn new(pool: &PgPool, tenant_id: Uuid, payload: Vec<u8>) -> anyhow::Result<RawInsert> {
-        Ok(RawInsert { conn: pool.acquire().await?, tenant_id, payload })
+    pub async fn new(
+        pool: &PgPool,
+        tenant_id: Uuid,
+        payload: Vec<u8>,
+    ) -> anyhow::Result<RawInsert> {
+        Ok(RawInsert {
+            conn: pool.acquire().await?,
+            tenant_id,
+            payload,
+        })
     }
 }
 
@@ -62,5 +69,27 @@ impl Client for RawInsert {
             .execute(&mut *self.conn)
             .await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn every_call_commits_a_row() {
+        let database = tenure_testkit::TestDatabase::create().await.unwrap();
+        let pool = database.pool().await;
+        create_table(&pool).await.unwrap();
+        let mut client = RawInsert::new(&pool, Uuid::now_v7(), vec![1, 2, 3])
+            .await
+            .unwrap();
+        client.call().await.unwrap();
+        client.call().await.unwrap();
+        let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM bench_raw.events")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(rows, 2);
     }
 }

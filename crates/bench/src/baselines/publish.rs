@@ -18,7 +18,11 @@ pub struct RawMessage {
 
 /// Creates stream `name` over `subject_filter` configured as the relay
 /// configures a service's stream (file storage, 10-minute duplicate window).
-pub async fn create_stream(client: &async_nats::Client, name: &str, subject_filter: &str) -> anyhow::Result<()> {
+pub async fn create_stream(
+    client: &async_nats::Client,
+    name: &str,
+    subject_filter: &str,
+) -> anyhow::Result<()> {
     jetstream::new(client.clone())
         .create_stream(stream::Config {
             name: name.to_owned(),
@@ -34,7 +38,10 @@ pub async fn create_stream(client: &async_nats::Client, name: &str, subject_filt
 
 /// Publishes all `messages`, then awaits every ack; returns the time from the
 /// first publish to the last ack.
-pub async fn publish_all(client: &async_nats::Client, messages: Vec<RawMessage>) -> anyhow::Result<Duration> {
+pub async fn publish_all(
+    client: &async_nats::Client,
+    messages: Vec<RawMessage>,
+) -> anyhow::Result<Duration> {
     let js = ContextBuilder::new()
         .timeout(Duration::from_secs(60))
         .max_ack_inflight(messages.len().max(1))
@@ -43,7 +50,9 @@ pub async fn publish_all(client: &async_nats::Client, messages: Vec<RawMessage>)
     let started = Instant::now();
     let mut acks = Vec::with_capacity(messages.len());
     for message in messages {
-        let publish = PublishMessage::build().payload(message.payload).headers(message.headers);
+        let publish = PublishMessage::build()
+            .payload(message.payload)
+            .headers(message.headers);
         let ack = js
             .send_publish(message.subject, publish)
             .await
@@ -51,7 +60,8 @@ pub async fn publish_all(client: &async_nats::Client, messages: Vec<RawMessage>)
         acks.push(ack);
     }
     for ack in acks {
-        ack.await.map_err(|error| anyhow::anyhow!("raw publish ack: {error}"))?;
+        ack.await
+            .map_err(|error| anyhow::anyhow!("raw publish ack: {error}"))?;
     }
     Ok(started.elapsed())
 }
@@ -62,6 +72,41 @@ pub async fn stored(client: &async_nats::Client, name: &str) -> anyhow::Result<u
         .get_stream(name)
         .await
         .map_err(|error| anyhow::anyhow!("stream {name}: {error}"))?;
-    let info = stream.get_info().await.map_err(|error| anyhow::anyhow!("info of stream {name}: {error}"))?;
+    let info = stream
+        .get_info()
+        .await
+        .map_err(|error| anyhow::anyhow!("info of stream {name}: {error}"))?;
     Ok(info.state.messages)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn every_message_is_stored_once() {
+        let nats = tenure_testkit::TestNats::connect().await.unwrap();
+        let client = nats.client().await;
+        let name = nats.stream_name("raw");
+        create_stream(&client, &name, &format!("{}.raw.>", nats.subject_root()))
+            .await
+            .unwrap();
+        let message = |i: u32| {
+            let mut headers = HeaderMap::new();
+            headers.insert("Nats-Msg-Id", format!("id-{}", i % 50).as_str());
+            RawMessage {
+                subject: format!("{}.raw.Test", nats.subject_root()),
+                headers,
+                payload: Bytes::from_static(b"x"),
+            }
+        };
+        publish_all(&client, (0..100).map(message).collect())
+            .await
+            .unwrap();
+        assert_eq!(
+            stored(&client, &name).await.unwrap(),
+            50,
+            "repeated ids are dropped"
+        );
+    }
 }

@@ -353,18 +353,20 @@ impl<A: Aggregate> Repository<A> {
             )
             .await
             .map_err(Attempt::from)?;
-        for projection in &self.projections {
-            projection
-                .apply(conn, &recorded)
-                .await
-                .map_err(|e| Attempt::from(AppendError::from(e)))?;
-        }
+        // The request log first: a concurrent retry of the same request
+        // must meet it before any read model's constraint.
         if let Some(request_id) = &ctx.request_id {
             let outcome = PreviousOutcome { stream_id, version };
             self.store
                 .record_request(conn, tenant_id, request_id, outcome)
                 .await
                 .map_err(Attempt::from)?;
+        }
+        for projection in &self.projections {
+            projection
+                .apply(conn, &recorded)
+                .await
+                .map_err(|e| Attempt::from(AppendError::from(e)))?;
         }
         let every = self.store.settings().snapshot_every.max(1);
         if current / every != version / every {

@@ -1,13 +1,18 @@
 //! The employee directory: one row per employee with what lists and filters
 //! need, updated inside every append. Its unique (tenant, work email) is what
 //! keeps work emails unique per tenant.
+//!
+//! Events are folded into rows in memory and written back with one upsert:
+//! an append costs a read of the rows it touches (none for a hire) and one
+//! write, and a rebuild page of thousands of events costs the same two.
+
+use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
+use chrono::NaiveDate;
 use sqlx::PgConnection;
-use sqlx::Postgres;
-use sqlx::postgres::PgArguments;
-use sqlx::query::Query;
 use tenure_kernel::{InlineProjection, Recorded};
+use uuid::Uuid;
 
 use crate::domain::{ContractKind, EmployeeEvent};
 
@@ -15,6 +20,34 @@ use crate::domain::{ContractKind, EmployeeEvent};
 pub const EMAIL_TAKEN: &str = "employee_directory_email_key";
 
 pub struct Directory;
+
+/// The stored name of a contract kind, as the proto enum spells it.
+pub fn contract_kind_code(kind: ContractKind) -> &'static str {
+    match kind {
+        ContractKind::Permanent => "permanent",
+        ContractKind::FixedTerm => "fixed_term",
+        ContractKind::Freelance => "freelance",
+        ContractKind::Project => "project",
+        ContractKind::Seasonal => "seasonal",
+    }
+}
+
+/// One directory row.
+#[derive(Debug, Clone, sqlx::FromRow)]
+struct Row {
+    tenant_id: Uuid,
+    employee_id: Uuid,
+    given_name: String,
+    family_name: String,
+    work_email: String,
+    department: String,
+    role_title: String,
+    manager_id: Option<Uuid>,
+    status: String,
+    contract_kind: String,
+    hired_on: NaiveDate,
+    version: i64,
+}
 
 #[async_trait]
 impl InlineProjection<EmployeeEvent> for Directory {
@@ -31,106 +64,136 @@ impl InlineProjection<EmployeeEvent> for Directory {
         conn: &mut PgConnection,
         events: &[Recorded<EmployeeEvent>],
     ) -> Result<(), sqlx::Error> {
+        let mut rows = existing_rows(conn, events).await?;
         for recorded in events {
-            apply_one(conn, recorded).await?;
+            let key = (recorded.metadata.tenant_id, recorded.stream_id);
+            if let Some(row) = fold(rows.remove(&key), recorded) {
+                rows.insert(key, row);
+            }
         }
-        Ok(())
+        upsert(conn, rows.into_values().collect()).await
     }
 }
 
-/// The stored name of a contract kind, as the proto enum spells it.
-pub fn contract_kind_code(kind: ContractKind) -> &'static str {
-    match kind {
-        ContractKind::Permanent => "permanent",
-        ContractKind::FixedTerm => "fixed_term",
-        ContractKind::Freelance => "freelance",
-        ContractKind::Project => "project",
-        ContractKind::Seasonal => "seasonal",
-    }
-}
-
-/// An UPDATE of one directory row: `$1` tenant, `$2` employee, `$3` version,
-/// then the event's values from `$4`.
-fn update<'q>(
-    sql: &'q str,
-    recorded: &Recorded<EmployeeEvent>,
-) -> Query<'q, Postgres, PgArguments> {
-    sqlx::query(sql)
-        .bind(recorded.metadata.tenant_id)
-        .bind(recorded.stream_id)
-        .bind(recorded.version)
-}
-
-async fn apply_one(
+/// The rows of the employees `events` touch that existed before them.
+async fn existing_rows(
     conn: &mut PgConnection,
-    recorded: &Recorded<EmployeeEvent>,
-) -> Result<(), sqlx::Error> {
-    let query = match &recorded.event {
-        EmployeeEvent::Hired(e) => update(
-            "INSERT INTO employee_directory (tenant_id, employee_id, version, given_name, family_name, work_email, \
-             department, role_title, manager_id, status, contract_kind, hired_on) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'active', $10, $11)",
-            recorded,
-        )
-        .bind(e.given_name.as_str())
-        .bind(e.family_name.as_str())
-        .bind(e.work_email.as_str())
-        .bind(e.department.as_str())
-        .bind(e.role_title.as_str())
-        .bind(e.manager_id)
-        .bind(contract_kind_code(e.contract.kind()))
-        .bind(e.effective_date),
-        EmployeeEvent::PersonalDetailsChanged(e) => update(
-            "UPDATE employee_directory SET version = $3, given_name = $4, family_name = $5, work_email = $6 \
-             WHERE tenant_id = $1 AND employee_id = $2",
-            recorded,
-        )
-        .bind(e.given_name.as_str())
-        .bind(e.family_name.as_str())
-        .bind(e.work_email.as_str()),
-        EmployeeEvent::ContractChanged(e) => update(
-            "UPDATE employee_directory SET version = $3, contract_kind = $4 WHERE tenant_id = $1 AND employee_id = $2",
-            recorded,
-        )
-        .bind(contract_kind_code(e.contract.kind())),
-        EmployeeEvent::RoleChanged(e) => update(
-            "UPDATE employee_directory SET version = $3, role_title = $4, department = $5 \
-             WHERE tenant_id = $1 AND employee_id = $2",
-            recorded,
-        )
-        .bind(e.role_title.as_str())
-        .bind(e.department.as_str()),
-        EmployeeEvent::ManagerAssigned(e) => update(
-            "UPDATE employee_directory SET version = $3, manager_id = $4 WHERE tenant_id = $1 AND employee_id = $2",
-            recorded,
-        )
-        .bind(e.manager_id),
-        EmployeeEvent::DepartureAnnounced(_) => update(
-            "UPDATE employee_directory SET version = $3, status = 'leaving' WHERE tenant_id = $1 AND employee_id = $2",
-            recorded,
-        ),
-        EmployeeEvent::DepartureWithdrawn(_) => update(
-            "UPDATE employee_directory SET version = $3, status = 'active' WHERE tenant_id = $1 AND employee_id = $2",
-            recorded,
-        ),
-        EmployeeEvent::EmploymentEnded(_) => update(
-            "UPDATE employee_directory SET version = $3, status = 'left' WHERE tenant_id = $1 AND employee_id = $2",
-            recorded,
-        ),
-        EmployeeEvent::Rehired(e) => update(
-            "UPDATE employee_directory SET version = $3, status = 'active', contract_kind = $4, role_title = $5, \
-             department = $6, manager_id = $7 WHERE tenant_id = $1 AND employee_id = $2",
-            recorded,
-        )
-        .bind(contract_kind_code(e.contract.kind()))
-        .bind(e.role_title.as_str())
-        .bind(e.department.as_str())
-        .bind(e.manager_id),
-        EmployeeEvent::WorkAgreementRecorded(_) | EmployeeEvent::InterestsChanged(_) => update(
-            "UPDATE employee_directory SET version = $3 WHERE tenant_id = $1 AND employee_id = $2",
-            recorded,
-        ),
-    };
-    query.execute(conn).await?;
+    events: &[Recorded<EmployeeEvent>],
+) -> Result<HashMap<(Uuid, Uuid), Row>, sqlx::Error> {
+    let (tenants, employees) = touched_before(events);
+    if employees.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT d.* FROM employee_directory d \
+         JOIN unnest($1::uuid[], $2::uuid[]) AS k(tenant_id, employee_id) \
+           ON d.tenant_id = k.tenant_id AND d.employee_id = k.employee_id",
+    )
+    .bind(&tenants)
+    .bind(&employees)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| ((row.tenant_id, row.employee_id), row))
+        .collect())
+}
+
+/// The row after one event; `None` only while no hire was seen.
+fn fold(row: Option<Row>, recorded: &Recorded<EmployeeEvent>) -> Option<Row> {
+    if let EmployeeEvent::Hired(e) = &recorded.event {
+        return Some(Row {
+            tenant_id: recorded.metadata.tenant_id,
+            employee_id: recorded.stream_id,
+            given_name: e.given_name.as_str().to_owned(),
+            family_name: e.family_name.as_str().to_owned(),
+            work_email: e.work_email.as_str().to_owned(),
+            department: e.department.as_str().to_owned(),
+            role_title: e.role_title.as_str().to_owned(),
+            manager_id: e.manager_id,
+            status: "active".to_owned(),
+            contract_kind: contract_kind_code(e.contract.kind()).to_owned(),
+            hired_on: e.effective_date,
+            version: recorded.version,
+        });
+    }
+    let mut row = row?;
+    row.version = recorded.version;
+    match &recorded.event {
+        EmployeeEvent::Hired(_) => {}
+        EmployeeEvent::PersonalDetailsChanged(e) => {
+            row.given_name = e.given_name.as_str().to_owned();
+            row.family_name = e.family_name.as_str().to_owned();
+            row.work_email = e.work_email.as_str().to_owned();
+        }
+        EmployeeEvent::ContractChanged(e) => {
+            row.contract_kind = contract_kind_code(e.contract.kind()).to_owned()
+        }
+        EmployeeEvent::RoleChanged(e) => {
+            row.role_title = e.role_title.as_str().to_owned();
+            row.department = e.department.as_str().to_owned();
+        }
+        EmployeeEvent::ManagerAssigned(e) => row.manager_id = e.manager_id,
+        EmployeeEvent::DepartureAnnounced(_) => row.status = "leaving".to_owned(),
+        EmployeeEvent::DepartureWithdrawn(_) => row.status = "active".to_owned(),
+        EmployeeEvent::EmploymentEnded(_) => row.status = "left".to_owned(),
+        EmployeeEvent::Rehired(e) => {
+            row.status = "active".to_owned();
+            row.contract_kind = contract_kind_code(e.contract.kind()).to_owned();
+            row.role_title = e.role_title.as_str().to_owned();
+            row.department = e.department.as_str().to_owned();
+            row.manager_id = e.manager_id;
+        }
+        EmployeeEvent::WorkAgreementRecorded(_) | EmployeeEvent::InterestsChanged(_) => {}
+    }
+    Some(row)
+}
+
+/// Writes the rows back in one statement.
+async fn upsert(conn: &mut PgConnection, rows: Vec<Row>) -> Result<(), sqlx::Error> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let column = |f: fn(&Row) -> String| rows.iter().map(f).collect::<Vec<_>>();
+    sqlx::query(
+        "INSERT INTO employee_directory (tenant_id, employee_id, given_name, family_name, work_email, department, \
+                role_title, manager_id, status, contract_kind, hired_on, version) \
+         SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], \
+                $8::uuid[], $9::text[], $10::text[], $11::date[], $12::bigint[]) \
+         ON CONFLICT (tenant_id, employee_id) DO UPDATE SET \
+           given_name = EXCLUDED.given_name, family_name = EXCLUDED.family_name, \
+           work_email = EXCLUDED.work_email, department = EXCLUDED.department, \
+           role_title = EXCLUDED.role_title, manager_id = EXCLUDED.manager_id, status = EXCLUDED.status, \
+           contract_kind = EXCLUDED.contract_kind, hired_on = EXCLUDED.hired_on, version = EXCLUDED.version",
+    )
+    .bind(rows.iter().map(|r| r.tenant_id).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.employee_id).collect::<Vec<_>>())
+    .bind(column(|r| r.given_name.clone()))
+    .bind(column(|r| r.family_name.clone()))
+    .bind(column(|r| r.work_email.clone()))
+    .bind(column(|r| r.department.clone()))
+    .bind(column(|r| r.role_title.clone()))
+    .bind(rows.iter().map(|r| r.manager_id).collect::<Vec<_>>())
+    .bind(column(|r| r.status.clone()))
+    .bind(column(|r| r.contract_kind.clone()))
+    .bind(rows.iter().map(|r| r.hired_on).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.version).collect::<Vec<_>>())
+    .execute(conn)
+    .await?;
     Ok(())
+}
+
+/// The `(tenants, employees)` that `events` touch and that existed before
+/// them: a stream whose first event here is version 1 starts here.
+pub(super) fn touched_before(events: &[Recorded<EmployeeEvent>]) -> (Vec<Uuid>, Vec<Uuid>) {
+    let mut seen = HashSet::new();
+    let (mut tenants, mut employees) = (Vec::new(), Vec::new());
+    for recorded in events {
+        let key = (recorded.metadata.tenant_id, recorded.stream_id);
+        if seen.insert(key) && recorded.version > 1 {
+            tenants.push(key.0);
+            employees.push(key.1);
+        }
+    }
+    (tenants, employees)
 }

@@ -1,11 +1,18 @@
 //! Employment periods: one row per tenure period, opened by a hire or a
 //! rehire and closed when employment ends. Turnover is counted from here.
+//!
+//! Like the directory, events are folded in memory over the periods they
+//! touch and written back with one upsert.
+
+use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
+use chrono::NaiveDate;
 use sqlx::PgConnection;
 use tenure_kernel::{InlineProjection, Recorded};
+use uuid::Uuid;
 
-use super::directory::contract_kind_code;
+use super::directory::{contract_kind_code, touched_before};
 use crate::domain::{EmployeeEvent, SeparationType};
 
 pub struct EmploymentPeriods;
@@ -20,6 +27,18 @@ pub fn separation_type_code(separation_type: SeparationType) -> &'static str {
         SeparationType::Mutual => "mutual",
         SeparationType::Other => "other",
     }
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+struct Period {
+    tenant_id: Uuid,
+    employee_id: Uuid,
+    period_no: i32,
+    started_on: NaiveDate,
+    ended_on: Option<NaiveDate>,
+    separation_type: Option<String>,
+    department: String,
+    contract_kind: String,
 }
 
 #[async_trait]
@@ -37,94 +56,123 @@ impl InlineProjection<EmployeeEvent> for EmploymentPeriods {
         conn: &mut PgConnection,
         events: &[Recorded<EmployeeEvent>],
     ) -> Result<(), sqlx::Error> {
+        let mut periods = existing_periods(conn, events).await?;
+        let mut changed = HashSet::new();
         for recorded in events {
-            let (tenant, employee) = (recorded.metadata.tenant_id, recorded.stream_id);
-            match &recorded.event {
-                EmployeeEvent::Hired(e) => {
-                    open(
-                        conn,
-                        tenant,
-                        employee,
-                        e.effective_date,
-                        e.department.as_str(),
-                        contract_kind_code(e.contract.kind()),
-                    )
-                    .await?
-                }
-                EmployeeEvent::Rehired(e) => {
-                    open(
-                        conn,
-                        tenant,
-                        employee,
-                        e.effective_date,
-                        e.department.as_str(),
-                        contract_kind_code(e.contract.kind()),
-                    )
-                    .await?
-                }
-                EmployeeEvent::EmploymentEnded(e) => {
-                    sqlx::query(
-                        "UPDATE employment_periods SET ended_on = $3, separation_type = $4, department = $5, \
-                         contract_kind = $6 \
-                         WHERE tenant_id = $1 AND employee_id = $2 AND ended_on IS NULL",
-                    )
-                    .bind(tenant)
-                    .bind(employee)
-                    .bind(e.effective_date)
-                    .bind(separation_type_code(e.separation_type))
-                    .bind(e.department.as_str())
-                    .bind(contract_kind_code(e.contract.kind()))
-                    .execute(&mut *conn)
-                    .await?;
-                }
-                EmployeeEvent::RoleChanged(e) => {
-                    sqlx::query(
-                        "UPDATE employment_periods SET department = $3 \
-                         WHERE tenant_id = $1 AND employee_id = $2 AND ended_on IS NULL",
-                    )
-                    .bind(tenant)
-                    .bind(employee)
-                    .bind(e.department.as_str())
-                    .execute(&mut *conn)
-                    .await?;
-                }
-                EmployeeEvent::ContractChanged(e) => {
-                    sqlx::query(
-                        "UPDATE employment_periods SET contract_kind = $3 \
-                         WHERE tenant_id = $1 AND employee_id = $2 AND ended_on IS NULL",
-                    )
-                    .bind(tenant)
-                    .bind(employee)
-                    .bind(contract_kind_code(e.contract.kind()))
-                    .execute(&mut *conn)
-                    .await?;
-                }
-                _ => {}
+            let key = (recorded.metadata.tenant_id, recorded.stream_id);
+            let employee = periods.entry(key).or_default();
+            if fold(employee, recorded) {
+                changed.insert(key);
             }
         }
-        Ok(())
+        let rows: Vec<Period> = changed
+            .into_iter()
+            .flat_map(|key| periods.remove(&key).unwrap_or_default())
+            .collect();
+        upsert(conn, rows).await
     }
 }
 
-/// Opens the employee's next period.
-async fn open(
+async fn existing_periods(
     conn: &mut PgConnection,
-    tenant: uuid::Uuid,
-    employee: uuid::Uuid,
-    started_on: chrono::NaiveDate,
-    department: &str,
-    contract_kind: &str,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO employment_periods (tenant_id, employee_id, period_no, started_on, department, contract_kind) \
-         SELECT $1, $2, COALESCE(max(period_no), 0) + 1, $3, $4, $5 FROM employment_periods \
-         WHERE tenant_id = $1 AND employee_id = $2",
+    events: &[Recorded<EmployeeEvent>],
+) -> Result<HashMap<(Uuid, Uuid), Vec<Period>>, sqlx::Error> {
+    let (tenants, employees) = touched_before(events);
+    if employees.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<Period> = sqlx::query_as(
+        "SELECT p.* FROM employment_periods p \
+         JOIN unnest($1::uuid[], $2::uuid[]) AS k(tenant_id, employee_id) \
+           ON p.tenant_id = k.tenant_id AND p.employee_id = k.employee_id \
+         ORDER BY p.period_no",
     )
-    .bind(tenant)
-    .bind(employee)
-    .bind(started_on)
-    .bind(department)
-    .bind(contract_kind)
+    .bind(&tenants)
+    .bind(&employees)
+    .fetch_all(conn)
+    .await?;
+    let mut periods: HashMap<(Uuid, Uuid), Vec<Period>> = HashMap::new();
+    for period in rows {
+        periods
+            .entry((period.tenant_id, period.employee_id))
+            .or_default()
+            .push(period);
+    }
+    Ok(periods)
+}
+
+/// Applies one event to an employee's periods; false when nothing changed.
+fn fold(periods: &mut Vec<Period>, recorded: &Recorded<EmployeeEvent>) -> bool {
+    let open =
+        |department: &str, contract_kind: &str, started_on: NaiveDate, number: usize| Period {
+            tenant_id: recorded.metadata.tenant_id,
+            employee_id: recorded.stream_id,
+            period_no: number as i32 + 1,
+            started_on,
+            ended_on: None,
+            separation_type: None,
+            department: department.to_owned(),
+            contract_kind: contract_kind.to_owned(),
+        };
+    let current = periods.last_mut().filter(|p| p.ended_on.is_none());
+    match (&recorded.event, current) {
+        (EmployeeEvent::Hired(e), _) => {
+            let period = open(
+                e.department.as_str(),
+                contract_kind_code(e.contract.kind()),
+                e.effective_date,
+                periods.len(),
+            );
+            periods.push(period);
+        }
+        (EmployeeEvent::Rehired(e), _) => {
+            let period = open(
+                e.department.as_str(),
+                contract_kind_code(e.contract.kind()),
+                e.effective_date,
+                periods.len(),
+            );
+            periods.push(period);
+        }
+        (EmployeeEvent::EmploymentEnded(e), Some(period)) => {
+            period.ended_on = Some(e.effective_date);
+            period.separation_type = Some(separation_type_code(e.separation_type).to_owned());
+            period.department = e.department.as_str().to_owned();
+            period.contract_kind = contract_kind_code(e.contract.kind()).to_owned();
+        }
+        (EmployeeEvent::RoleChanged(e), Some(period)) => {
+            period.department = e.department.as_str().to_owned()
+        }
+        (EmployeeEvent::ContractChanged(e), Some(period)) => {
+            period.contract_kind = contract_kind_code(e.contract.kind()).to_owned()
+        }
+        _ => return false,
+    }
+    true
+}
+
+async fn upsert(conn: &mut PgConnection, rows: Vec<Period>) -> Result<(), sqlx::Error> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO employment_periods (tenant_id, employee_id, period_no, started_on, ended_on, separation_type, \
+                department, contract_kind) \
+         SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::date[], $5::date[], $6::text[], $7::text[], \
+                $8::text[]) \
+         ON CONFLICT (tenant_id, employee_id, period_no) DO UPDATE SET \
+           started_on = EXCLUDED.started_on, ended_on = EXCLUDED.ended_on, \
+           separation_type = EXCLUDED.separation_type, department = EXCLUDED.department, \
+           contract_kind = EXCLUDED.contract_kind",
+    )
+    .bind(rows.iter().map(|r| r.tenant_id).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.employee_id).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.period_no).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.started_on).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.ended_on).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.separation_type.clone()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.department.clone()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.contract_kind.clone()).collect::<Vec<_>>())
     .execute(conn)
     .await?;
     Ok(())
