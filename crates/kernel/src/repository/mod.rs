@@ -156,7 +156,7 @@ impl<A: Aggregate> Repository<A> {
         loop {
             attempt += 1;
             let known = self.known_state(ctx, stream_id, trust_cache);
-            let from_cache = known.is_some() && ctx.expected_version != Some(0);
+            let from_cache = known.is_some();
             let mut tx = self.store.begin().await?;
             let outcome = self
                 .decide_and_append(&mut tx, ctx, stream_id, command, known)
@@ -187,6 +187,10 @@ impl<A: Aggregate> Repository<A> {
                     tx.rollback().await?;
                     self.cache.forget(tenant_id, stream_id);
                     trust_cache = false;
+                    // The race may have been lost to a retry of this very request.
+                    if let Some(previous) = self.previous_outcome(ctx).await? {
+                        return Ok(previous);
+                    }
                     if ctx.expected_version.is_none() && attempt < self.attempts {
                         continue;
                     }
@@ -224,11 +228,12 @@ impl<A: Aggregate> Repository<A> {
         stream_id: Uuid,
         trust_cache: bool,
     ) -> Option<(A, i64)> {
-        if ctx.expected_version == Some(0) {
-            return Some((A::default(), 0));
-        }
+        // Once a known state led to no append, only the stored state decides.
         if !trust_cache {
             return None;
+        }
+        if ctx.expected_version == Some(0) {
+            return Some((A::default(), 0));
         }
         self.cache
             .get(ctx.tenant_id(), stream_id)

@@ -5,7 +5,7 @@ use tenure_proto::tenure::employees::v1 as proto;
 use uuid::Uuid;
 
 use crate::domain::{FieldViolation, FieldViolations, format_date, parse_id};
-use crate::projections::queries::{DirectoryFilter, DirectoryRow};
+use crate::projections::queries::{DirectoryFilter, DirectoryRow, PageKey};
 
 /// Page size when the request leaves it 0.
 pub const DEFAULT_PAGE_SIZE: i64 = 50;
@@ -13,10 +13,33 @@ pub const DEFAULT_PAGE_SIZE: i64 = 50;
 pub const MAX_PAGE_SIZE: i64 = 500;
 
 /// A page request: size and the employee after which it starts.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Page {
     pub size: i64,
-    pub after: Option<Uuid>,
+    pub after: Option<PageKey>,
+}
+
+/// The opaque token of a page key: hex of `[family, given, id]` as JSON.
+fn encode_token(key: &PageKey) -> String {
+    let json = serde_json::json!([key.family_name, key.given_name, key.employee_id]).to_string();
+    json.bytes().map(|b| format!("{b:02x}")).collect()
+}
+
+fn decode_token(token: &str) -> Option<PageKey> {
+    if !token.len().is_multiple_of(2) || token.len() > 4096 {
+        return None;
+    }
+    let bytes = (0..token.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(token.get(i..i + 2)?, 16).ok())
+        .collect::<Option<Vec<u8>>>()?;
+    let (family_name, given_name, employee_id): (String, String, Uuid) =
+        serde_json::from_slice(&bytes).ok()?;
+    Some(PageKey {
+        family_name,
+        given_name,
+        employee_id,
+    })
 }
 
 pub fn page(violations: &mut FieldViolations, page_size: i32, page_token: &str) -> Option<Page> {
@@ -30,9 +53,9 @@ pub fn page(violations: &mut FieldViolations, page_size: i32, page_token: &str) 
     };
     let after = match page_token.trim() {
         "" => Some(None),
-        token => match Uuid::parse_str(token) {
-            Ok(id) => Some(Some(id)),
-            Err(_) => {
+        token => match decode_token(token) {
+            Some(key) => Some(Some(key)),
+            None => {
                 violations.push("page_token", "is not a token this service issued");
                 None
             }
@@ -45,9 +68,9 @@ pub fn page(violations: &mut FieldViolations, page_size: i32, page_token: &str) 
 }
 
 /// The token of the page after `rows`, empty when `rows` was the last page.
-pub fn next_page_token(rows: &[DirectoryRow], page: Page) -> String {
+pub fn next_page_token(rows: &[DirectoryRow], page: &Page) -> String {
     match rows.last() {
-        Some(last) if rows.len() as i64 == page.size => last.employee_id.to_string(),
+        Some(last) if rows.len() as i64 == page.size => encode_token(&PageKey::of(last)),
         _ => String::new(),
     }
 }
@@ -153,4 +176,14 @@ pub fn separation_type_to_proto(stored: &str) -> i32 {
     proto_value(stored, "SEPARATION_TYPE_", |n| {
         proto::SeparationType::from_str_name(n).map(Into::into)
     })
+}
+
+/// Every contract kind in enum order (UNSPECIFIED left out), as numbers.
+pub fn all_contract_kinds() -> impl Iterator<Item = i32> {
+    (1..).map_while(|n| proto::ContractKind::try_from(n).ok().map(|k| k as i32))
+}
+
+/// Every separation type in enum order (UNSPECIFIED left out), as numbers.
+pub fn all_separation_types() -> impl Iterator<Item = i32> {
+    (1..).map_while(|n| proto::SeparationType::try_from(n).ok().map(|t| t as i32))
 }

@@ -20,29 +20,31 @@ pub async fn workforce_mix(
     let rows = directory::contract_mix(app.pool(), tenant_id)
         .await
         .map_err(status::from_database)?;
+    let empty_mix = |department: String| proto::DepartmentMix {
+        department,
+        by_kind: listing::all_contract_kinds()
+            .map(|kind| proto::ContractKindCount { kind, count: 0 })
+            .collect(),
+        ..Default::default()
+    };
     let mut departments: BTreeMap<String, proto::DepartmentMix> = BTreeMap::new();
-    let mut total = proto::DepartmentMix::default();
+    let mut total = empty_mix(String::new());
     for (department, kind, count) in rows {
         let mix = departments
             .entry(department.clone())
-            .or_insert_with(|| proto::DepartmentMix {
-                department,
-                ..Default::default()
-            });
+            .or_insert_with(|| empty_mix(department));
+        let kind = listing::contract_kind_to_proto(&kind);
         for mix in [mix, &mut total] {
-            if kind == "permanent" {
+            if kind == proto::ContractKind::Permanent as i32 {
                 mix.core_count += count;
             } else {
                 mix.flexible_count += count;
             }
-            let kind = listing::contract_kind_to_proto(&kind);
-            match mix.by_kind.iter_mut().find(|k| k.kind == kind) {
-                Some(existing) => existing.count += count,
-                None => mix.by_kind.push(proto::ContractKindCount { kind, count }),
+            if let Some(entry) = mix.by_kind.iter_mut().find(|k| k.kind == kind) {
+                entry.count += count;
             }
         }
     }
-    total.by_kind.sort_by_key(|k| k.kind);
     Ok(proto::GetWorkforceMixResponse {
         departments: departments.into_values().collect(),
         total: Some(total),
@@ -87,12 +89,17 @@ pub async fn turnover(
         .into_iter()
         .map(|row| {
             let average = (row.headcount_start + row.headcount_end) as f64 / 2.0;
-            let leavers_by_separation_type = by_type
-                .iter()
-                .filter(|(month, _, _)| *month == row.month)
-                .map(|(_, separation_type, count)| proto::SeparationTypeCount {
-                    separation_type: listing::separation_type_to_proto(separation_type),
-                    count: *count,
+            let leavers_by_separation_type = listing::all_separation_types()
+                .map(|separation_type| proto::SeparationTypeCount {
+                    separation_type,
+                    count: by_type
+                        .iter()
+                        .filter(|(month, stored, _)| {
+                            *month == row.month
+                                && listing::separation_type_to_proto(stored) == separation_type
+                        })
+                        .map(|(_, _, count)| count)
+                        .sum(),
                 })
                 .collect();
             proto::MonthTurnover {

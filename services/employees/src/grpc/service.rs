@@ -332,12 +332,12 @@ impl EmployeesService for EmployeesApi {
             self.app.pool(),
             caller.tenant_id,
             &filter,
-            page.after,
+            page.after.as_ref(),
             page.size,
         )
         .await
         .map_err(status::from_database)?;
-        let next_page_token = listing::next_page_token(&rows, page);
+        let next_page_token = listing::next_page_token(&rows, &page);
         let employees = rows.into_iter().map(listing::summary_to_proto).collect();
         Ok(Response::new(proto::ListEmployeesResponse {
             employees,
@@ -352,16 +352,22 @@ impl EmployeesService for EmployeesApi {
         let caller = Caller::from_metadata(request.metadata())?;
         let (manager_id, page) =
             listing::list_team_from_proto(request.get_ref()).map_err(status::invalid)?;
+        let manager = directory::employee_status(self.app.pool(), caller.tenant_id, manager_id)
+            .await
+            .map_err(status::from_database)?;
+        if manager.is_none() {
+            return Err(status::not_found(manager_id));
+        }
         let rows = directory::team(
             self.app.pool(),
             caller.tenant_id,
             manager_id,
-            page.after,
+            page.after.as_ref(),
             page.size,
         )
         .await
         .map_err(status::from_database)?;
-        let next_page_token = listing::next_page_token(&rows, page);
+        let next_page_token = listing::next_page_token(&rows, &page);
         let members = rows.into_iter().map(listing::summary_to_proto).collect();
         Ok(Response::new(proto::ListTeamResponse {
             members,

@@ -71,13 +71,31 @@ pub async fn management_chain(
     .await
 }
 
-/// One page of the directory in hire order (employee ids are UUIDv7), after
-/// the employee `after`.
+/// Where a page starts: after this `(family name, given name, id)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageKey {
+    pub family_name: String,
+    pub given_name: String,
+    pub employee_id: Uuid,
+}
+
+impl PageKey {
+    pub fn of(row: &DirectoryRow) -> Self {
+        Self {
+            family_name: row.family_name.clone(),
+            given_name: row.given_name.clone(),
+            employee_id: row.employee_id,
+        }
+    }
+}
+
+/// One page of the directory ordered by family name, given name and id,
+/// after `after`.
 pub async fn list(
     pool: &PgPool,
     tenant_id: Uuid,
     filter: &DirectoryFilter,
-    after: Option<Uuid>,
+    after: Option<&PageKey>,
     limit: i64,
 ) -> Result<Vec<DirectoryRow>, sqlx::Error> {
     let name_pattern = filter
@@ -89,22 +107,24 @@ pub async fn list(
                 contract_kind, hired_on, version \
          FROM employee_directory \
          WHERE tenant_id = $1 \
-           AND ($2::uuid IS NULL OR employee_id > $2) \
+           AND ($2::uuid IS NULL OR (family_name, given_name, employee_id) > ($9, $10, $2)) \
            AND ($3::text IS NULL OR department = $3) \
            AND ($4::uuid IS NULL OR manager_id = $4) \
            AND ($5::text IS NULL OR status = $5) \
            AND ($6::text IS NULL OR contract_kind = $6) \
            AND ($7::text IS NULL OR (given_name || ' ' || family_name) ILIKE $7) \
-         ORDER BY employee_id LIMIT $8",
+         ORDER BY family_name, given_name, employee_id LIMIT $8",
     )
     .bind(tenant_id)
-    .bind(after)
+    .bind(after.map(|k| k.employee_id))
     .bind(&filter.department)
     .bind(filter.manager_id)
     .bind(&filter.status)
     .bind(&filter.contract_kind)
     .bind(name_pattern)
     .bind(limit)
+    .bind(after.map(|k| k.family_name.as_str()))
+    .bind(after.map(|k| k.given_name.as_str()))
     .fetch_all(pool)
     .await
 }
@@ -117,12 +137,12 @@ fn escape_like(text: &str) -> String {
 }
 
 /// One page of a manager's direct reports who still work here (active or
-/// leaving), in hire order.
+/// leaving), ordered like the directory.
 pub async fn team(
     pool: &PgPool,
     tenant_id: Uuid,
     manager_id: Uuid,
-    after: Option<Uuid>,
+    after: Option<&PageKey>,
     limit: i64,
 ) -> Result<Vec<DirectoryRow>, sqlx::Error> {
     sqlx::query_as(
@@ -130,13 +150,15 @@ pub async fn team(
                 contract_kind, hired_on, version \
          FROM employee_directory \
          WHERE tenant_id = $1 AND manager_id = $2 AND status <> 'left' \
-           AND ($3::uuid IS NULL OR employee_id > $3) \
-         ORDER BY employee_id LIMIT $4",
+           AND ($3::uuid IS NULL OR (family_name, given_name, employee_id) > ($5, $6, $3)) \
+         ORDER BY family_name, given_name, employee_id LIMIT $4",
     )
     .bind(tenant_id)
     .bind(manager_id)
-    .bind(after)
+    .bind(after.map(|k| k.employee_id))
     .bind(limit)
+    .bind(after.map(|k| k.family_name.as_str()))
+    .bind(after.map(|k| k.given_name.as_str()))
     .fetch_all(pool)
     .await
 }
@@ -168,8 +190,9 @@ pub struct MonthRow {
 }
 
 /// Hires (first periods), rehires (later periods), leavers and headcount at
-/// the start and end of each month from `from` to `to` (first days of months).
-/// A period ending on `ended_on` counts its last day as employed.
+/// the start and end of each month from `from` to `to` (first days of months):
+/// those employed on its first and on its last day. A period ending on
+/// `ended_on` counts its last day as employed.
 pub async fn turnover(
     pool: &PgPool,
     tenant_id: Uuid,
@@ -183,7 +206,8 @@ pub async fn turnover(
            count(*) FILTER (WHERE p.ended_on >= m.month AND p.ended_on < m.next) AS leavers, \
            count(*) FILTER (WHERE p.started_on <= m.month AND (p.ended_on IS NULL OR p.ended_on >= m.month)) \
              AS headcount_start, \
-           count(*) FILTER (WHERE p.started_on < m.next AND (p.ended_on IS NULL OR p.ended_on >= m.next)) \
+           count(*) FILTER (WHERE p.started_on < m.next \
+                              AND (p.ended_on IS NULL OR p.ended_on >= (m.next - interval '1 day'))) \
              AS headcount_end \
          FROM (SELECT month, month + interval '1 month' AS next \
                FROM generate_series($2::date, $3::date, interval '1 month') AS month) m \

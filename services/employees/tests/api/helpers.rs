@@ -164,3 +164,181 @@ impl TestService {
         }
     }
 }
+
+/// A request made by HR of `tenant` (another organisation than the test's own).
+pub fn request_for<T>(tenant: Uuid, message: T) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    request
+        .metadata_mut()
+        .insert("x-tenant-id", tenant.to_string().parse().unwrap());
+    request
+        .metadata_mut()
+        .insert("x-actor", "hr:other".parse().unwrap());
+    request
+}
+
+/// The fields an INVALID_ARGUMENT names in its google.rpc.BadRequest details.
+pub fn violated_fields(status: &tonic::Status) -> Vec<String> {
+    use tonic_types::StatusExt;
+    let details = status.get_error_details();
+    details
+        .bad_request()
+        .map(|bad| {
+            bad.field_violations
+                .iter()
+                .map(|violation| violation.field.clone())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The date `days` from today (UTC, as the service counts), `YYYY-MM-DD`.
+pub fn days_from_today(days: i64) -> String {
+    (chrono::Utc::now().date_naive() + chrono::Duration::days(days))
+        .format("%Y-%m-%d")
+        .to_string()
+}
+
+/// Asserts `result` failed with `code`; returns the status.
+#[track_caller]
+pub fn expect_code<T: std::fmt::Debug>(
+    result: Result<tonic::Response<T>, tonic::Status>,
+    code: tonic::Code,
+) -> tonic::Status {
+    match result {
+        Ok(response) => panic!("expected {code:?}, got OK: {:?}", response.into_inner()),
+        Err(status) => {
+            assert_eq!(status.code(), code, "{status:?}");
+            status
+        }
+    }
+}
+
+impl TestService {
+    /// How many events the service has stored, over every stream and tenant.
+    pub async fn event_count(&self) -> i64 {
+        let rows = self
+            .sql_rows("SELECT count(*)::text FROM employees.events")
+            .await;
+        rows[0].parse().unwrap()
+    }
+
+    /// The event types of one employee's stream, oldest first.
+    pub async fn event_types(&self, employee_id: &str) -> Vec<String> {
+        let pool = self.db.pool().await;
+        let id = Uuid::parse_str(employee_id).unwrap();
+        sqlx::query_scalar(
+            "SELECT event_type FROM employees.events WHERE stream_id = $1 ORDER BY version",
+        )
+        .bind(id)
+        .fetch_all(&pool)
+        .await
+        .unwrap()
+    }
+
+    /// Hires someone from `start` with `contract` into `department`.
+    pub async fn hire_with(
+        &mut self,
+        given: &str,
+        department: &str,
+        contract: proto::Contract,
+    ) -> String {
+        let start = contract.start_date.clone();
+        let email = format!("{}@example.com", given.to_lowercase());
+        let request = self.request(proto::HireEmployeeRequest {
+            department: department.into(),
+            contract: Some(contract),
+            ..hire_request(given, &email, &start)
+        });
+        self.client
+            .hire_employee(request)
+            .await
+            .expect("hire")
+            .into_inner()
+            .employee_id
+    }
+
+    /// Announces a departure on `last_working_day` (backdated with a reason
+    /// when it lies before today).
+    pub async fn announce(
+        &mut self,
+        employee_id: &str,
+        separation_type: proto::SeparationType,
+        last_working_day: &str,
+    ) -> i64 {
+        let backdated = last_working_day < days_from_today(0).as_str();
+        let request = self.request(proto::AnnounceDepartureRequest {
+            employee_id: employee_id.into(),
+            separation_type: separation_type as i32,
+            reason_code: "relocation".into(),
+            regrettable: (separation_type == proto::SeparationType::Voluntary).then_some(false),
+            last_working_day: last_working_day.into(),
+            backdate_reason: backdated.then(|| "recorded late".to_owned()),
+            ..Default::default()
+        });
+        self.client
+            .announce_departure(request)
+            .await
+            .expect("announce departure")
+            .into_inner()
+            .version
+    }
+
+    /// Ends an announced employment on `ended_on`.
+    pub async fn end(&mut self, employee_id: &str, ended_on: &str) -> i64 {
+        let request = self.request(proto::EndEmploymentRequest {
+            employee_id: employee_id.into(),
+            ended_on: ended_on.into(),
+            reason: "offboarding completed".into(),
+            ..Default::default()
+        });
+        self.client
+            .end_employment(request)
+            .await
+            .expect("end employment")
+            .into_inner()
+            .version
+    }
+
+    /// Announces and ends an employment on `last_day`: the employee has left.
+    pub async fn leave(
+        &mut self,
+        employee_id: &str,
+        separation_type: proto::SeparationType,
+        last_day: &str,
+    ) {
+        self.announce(employee_id, separation_type, last_day).await;
+        self.end(employee_id, last_day).await;
+    }
+
+    /// Rehires a former employee on a permanent contract from `start`.
+    pub async fn rehire(&mut self, employee_id: &str, start: &str) -> i64 {
+        let request = self.request(proto::RehireEmployeeRequest {
+            employee_id: employee_id.into(),
+            contract: Some(permanent(start)),
+            start_date: start.into(),
+            ..Default::default()
+        });
+        self.client
+            .rehire_employee(request)
+            .await
+            .expect("rehire")
+            .into_inner()
+            .version
+    }
+
+    /// Makes `manager_id` the manager of `employee_id` (None removes it).
+    pub async fn assign_manager(
+        &mut self,
+        employee_id: &str,
+        manager_id: Option<&str>,
+    ) -> Result<tonic::Response<proto::AssignManagerResponse>, tonic::Status> {
+        let request = self.request(proto::AssignManagerRequest {
+            employee_id: employee_id.into(),
+            manager_id: manager_id.map(Into::into),
+            effective_date: days_from_today(0),
+            ..Default::default()
+        });
+        self.client.assign_manager(request).await
+    }
+}
