@@ -45,7 +45,15 @@ pub async fn connect(
 
     PgPoolOptions::new()
         .max_connections(max_connections)
-        .connect_with(options.options([("search_path", schema)]))
+        // No ping before every acquire: a broken connection fails the
+        // statement, which fails the command (UNAVAILABLE) and is replaced.
+        .test_before_acquire(false)
+        // Generic plans: the kernel's statements are short OLTP statements
+        // whose custom planning on every execution cost more than running them.
+        .connect_with(options.options([
+            ("search_path", schema),
+            ("plan_cache_mode", "force_generic_plan"),
+        ]))
         .await
         .map_err(ConnectError::Connect)
 }
