@@ -101,6 +101,14 @@ impl Nats {
     }
 }
 
+/// The 1-minute load average: how busy the shared machine was around a scenario.
+pub fn load_average() -> f64 {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|text| text.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0.0)
+}
+
 /// The environment of this run: the machine, the test servers and the
 /// version of the `nats-server` the relay scenario starts.
 pub async fn environment() -> anyhow::Result<Environment> {

@@ -54,11 +54,14 @@ async fn main() -> ExitCode {
     for scenario in cli.scenario.selected() {
         eprintln!("== {}", scenario.name());
         let started = Instant::now();
+        let load_before = machine::load_average();
         let result =
             tokio::time::timeout(plan.scenario_timeout, scenarios::run(scenario, &plan)).await;
         report.scenario_times.push(ScenarioTime {
             scenario: scenario.name(),
             seconds: started.elapsed().as_secs_f64(),
+            load_before,
+            load_after: machine::load_average(),
         });
         let error = match result {
             Ok(Ok(outcome)) => {

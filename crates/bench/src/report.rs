@@ -130,6 +130,9 @@ pub struct Failure {
 pub struct ScenarioTime {
     pub scenario: &'static str,
     pub seconds: f64,
+    /// The machine's 1-minute load average before and after.
+    pub load_before: f64,
+    pub load_after: f64,
 }
 
 /// Everything one run found.
@@ -196,7 +199,7 @@ impl fmt::Display for Report {
                     figure.metric.clone(),
                     format_value(figure.tenure, figure.unit),
                     baseline,
-                    figure.ratio.map_or("—".to_owned(), |r| format!("{r:.2}×")),
+                    figure.ratio.map_or("—".to_owned(), format_ratio),
                     target,
                 ]
             })
@@ -237,9 +240,19 @@ pub fn format_value(value: f64, unit: Unit) -> String {
     match unit {
         Unit::PerSecond => format!("{}/s", thousands(value.round() as u64)),
         Unit::Millis if value < 10.0 => format!("{value:.2} ms"),
-        Unit::Millis => format!("{value:.1} ms"),
+        Unit::Millis if value < 1_000.0 => format!("{value:.1} ms"),
+        Unit::Millis => format!("{:.2} s", value / 1_000.0),
         Unit::MiB => format!("{value:.1} MiB"),
         Unit::Count => thousands(value.round() as u64),
+    }
+}
+
+/// A ratio with enough digits to tell small ones apart.
+fn format_ratio(ratio: f64) -> String {
+    match ratio {
+        r if r >= 100.0 => format!("{r:.0}×"),
+        r if r >= 0.1 => format!("{r:.2}×"),
+        r => format!("{r:.4}×"),
     }
 }
 
@@ -247,7 +260,7 @@ fn thousands(value: u64) -> String {
     let digits = value.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, digit) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(digit);
@@ -262,7 +275,9 @@ mod tests {
     #[test]
     fn values_are_printed_with_their_units() {
         assert_eq!(format_value(1234567.4, Unit::PerSecond), "1,234,567/s");
-        assert_eq!(format_value(3.14159, Unit::Millis), "3.14 ms");
+        assert_eq!(format_value(4.5678, Unit::Millis), "4.57 ms");
+        assert_eq!(format_value(2009.9, Unit::Millis), "2.01 s");
+        assert_eq!(format_ratio(0.00066), "0.0007×");
         assert_eq!(format_value(42.0, Unit::Count), "42");
     }
 

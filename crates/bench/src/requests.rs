@@ -76,7 +76,7 @@ pub fn hired(response: &HireEmployeeResponse) -> anyhow::Result<Uuid> {
 
 /// Sets one of two different interest sets, so every call records an event.
 pub fn set_interests(employee_id: Uuid, round: u64) -> SetInterestsRequest {
-    let tags = if round % 2 == 0 {
+    let tags = if round.is_multiple_of(2) {
         ["rust", "chess"]
     } else {
         ["go", "running"]

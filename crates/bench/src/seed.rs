@@ -245,6 +245,16 @@ impl Seeder {
         Ok(())
     }
 
+    /// Refreshes the planner's statistics of the seeded tables, as autovacuum
+    /// would have done by the time a real store held this many events: a
+    /// bulk load leaves them describing the empty tables.
+    pub async fn analyze(&self) -> anyhow::Result<()> {
+        sqlx::raw_sql("ANALYZE events; ANALYZE outbox")
+            .execute(self.store.pool())
+            .await?;
+        Ok(())
+    }
+
     /// Rows still in the outbox.
     pub async fn outbox(&self) -> anyhow::Result<i64> {
         Ok(sqlx::query_scalar("SELECT count(*) FROM outbox")

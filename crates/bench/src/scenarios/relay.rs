@@ -5,7 +5,7 @@
 //! The employees service runs against a NATS server of the bench's own. One
 //! hire proves the relay publishes; then the server stops, the events go
 //! straight into the store and its outbox (see [`crate::seed`]: large
-//! multi-row inserts, as an append writes them), and the server restarts on
+//! multi-row inserts, as an append writes them; then `ANALYZE`), and the server restarts on
 //! the same port and store. The bench polls the stream's message count.
 //! The baseline publishes messages with the same payloads and the same
 //! headers the relay sends (`Nats-Msg-Id` included) into a fresh stream
@@ -61,6 +61,7 @@ pub async fn run(plan: &Plan) -> anyhow::Result<Outcome> {
             messages.push(raw_message(event, tenant.0, &root))
         })
         .await?;
+    seeder.analyze().await?;
     let seeded_in = seeding.elapsed();
 
     let restarting = Instant::now();
