@@ -1,6 +1,9 @@
 //! Serving a service's gRPC routes, with health checking and reflection.
 
+use std::net::SocketAddr;
+
 use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tonic::service::Routes;
 use tonic::transport::Server;
@@ -10,6 +13,14 @@ use tracing::info;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
+    #[error("cannot listen on {addr}")]
+    Listen {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("a service task panicked")]
+    Panicked(#[from] tokio::task::JoinError),
     #[error("the reflection service cannot read the descriptor set")]
     Reflection(#[from] tonic_reflection::server::Error),
     #[error("the gRPC server failed")]
@@ -73,4 +84,44 @@ fn reflection(options: ServeOptions) -> tonic_reflection::server::Builder<'stati
         builder = builder.with_service_name(*service);
     }
     builder
+}
+
+/// A service running: its gRPC server and background loops (relay,
+/// consumers), all stopping on the same shutdown token.
+#[derive(Debug)]
+pub struct Serving {
+    /// Where gRPC listens (the real port when 0 was asked for).
+    pub grpc_addr: SocketAddr,
+    server: JoinHandle<Result<(), ServeError>>,
+    background: Vec<JoinHandle<()>>,
+}
+
+impl Serving {
+    /// Binds `addr` and serves `routes` (see [`serve`]) beside `background`.
+    pub async fn start(
+        addr: SocketAddr,
+        routes: Routes,
+        options: ServeOptions,
+        background: Vec<JoinHandle<()>>,
+        shutdown: CancellationToken,
+    ) -> Result<Serving, ServeError> {
+        let listen = |source| ServeError::Listen { addr, source };
+        let listener = TcpListener::bind(addr).await.map_err(listen)?;
+        let grpc_addr = listener.local_addr().map_err(listen)?;
+        let server = tokio::spawn(serve(listener, routes, options, shutdown));
+        Ok(Serving {
+            grpc_addr,
+            server,
+            background,
+        })
+    }
+
+    /// Waits until shutdown has stopped the server and every background loop.
+    pub async fn wait(self) -> Result<(), ServeError> {
+        self.server.await??;
+        for task in self.background {
+            task.await?;
+        }
+        Ok(())
+    }
 }

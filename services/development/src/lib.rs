@@ -9,7 +9,6 @@ pub mod config;
 pub mod grpc;
 pub mod people;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use sqlx::migrate::Migrator;
@@ -18,9 +17,7 @@ use tenure_kernel::store::{OpenError, open};
 use tenure_kernel::{EventStore, StoreSettings};
 use tenure_proto::tenure::development::v1::development_service_server::DevelopmentServiceServer;
 use tenure_runtime::CancellationToken;
-use tenure_runtime::grpc::{ServeError, ServeOptions};
-use tokio::net::TcpListener;
-use tokio::task::JoinHandle;
+use tenure_runtime::grpc::{ServeError, ServeOptions, Serving};
 use tonic::service::Routes;
 
 use crate::config::{Command, Config};
@@ -36,42 +33,20 @@ pub enum ServiceError {
     Store(#[from] OpenError),
     #[error("cannot connect to NATS")]
     Nats(#[from] tenure_runtime::nats::ConnectError),
-    #[error("cannot listen on {addr}")]
-    Listen {
-        addr: SocketAddr,
-        #[source]
-        source: std::io::Error,
-    },
     #[error(transparent)]
     Serve(#[from] ServeError),
     #[error("rebuilding the people read model failed")]
     Rebuild(#[source] people::RebuildError),
-    #[error("a service task panicked")]
-    Panicked(#[from] tokio::task::JoinError),
 }
 
-/// The running service.
-pub struct Running {
-    /// Where gRPC listens (useful with port 0).
-    pub grpc_addr: SocketAddr,
-    server: JoinHandle<Result<(), ServeError>>,
-    consumer: JoinHandle<()>,
-}
-
-impl Running {
-    /// Waits until shutdown has stopped the server and the consumer.
-    pub async fn wait(self) -> Result<(), ServiceError> {
-        self.server.await??;
-        self.consumer.await?;
-        Ok(())
-    }
-}
+/// The running service: its gRPC address and tasks.
+pub type Running = Serving;
 
 /// Runs what the configuration asks for until `shutdown`.
 pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), ServiceError> {
     match config.command {
         Some(Command::Rebuild) => rebuild(&config).await,
-        Some(Command::Serve) | None => start(&config, shutdown).await?.wait().await,
+        Some(Command::Serve) | None => Ok(start(&config, shutdown).await?.wait().await?),
     }
 }
 
@@ -104,18 +79,6 @@ pub async fn start(config: &Config, shutdown: CancellationToken) -> Result<Runni
     );
     let consumer = tokio::spawn(consumer.run(shutdown.clone()));
 
-    let listener = TcpListener::bind(config.grpc_addr)
-        .await
-        .map_err(|source| ServiceError::Listen {
-            addr: config.grpc_addr,
-            source,
-        })?;
-    let grpc_addr = listener
-        .local_addr()
-        .map_err(|source| ServiceError::Listen {
-            addr: config.grpc_addr,
-            source,
-        })?;
     let routes = Routes::new(DevelopmentServiceServer::new(grpc::DevelopmentApi::new(
         store.pool().clone(),
     )));
@@ -123,14 +86,7 @@ pub async fn start(config: &Config, shutdown: CancellationToken) -> Result<Runni
         descriptor_set: tenure_proto::FILE_DESCRIPTOR_SET,
         services: SERVICE_NAMES,
     };
-    let server = tokio::spawn(tenure_runtime::grpc::serve(
-        listener, routes, options, shutdown,
-    ));
-    Ok(Running {
-        grpc_addr,
-        server,
-        consumer,
-    })
+    Ok(Serving::start(config.grpc_addr, routes, options, vec![consumer], shutdown).await?)
 }
 
 /// Empties the people read model so that it is built again from the start of

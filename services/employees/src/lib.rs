@@ -33,9 +33,7 @@ use tenure_kernel::store::{OpenError, open};
 use tenure_kernel::{EventStore, StoreError, StoreSettings};
 use tenure_proto::tenure::employees::v1::employees_service_server::EmployeesServiceServer;
 use tenure_runtime::CancellationToken;
-use tenure_runtime::grpc::{ServeError, ServeOptions};
-use tokio::net::TcpListener;
-use tokio::task::JoinHandle;
+use tenure_runtime::grpc::{ServeError, ServeOptions, Serving};
 use tonic::service::Routes;
 
 use crate::app::EmployeesApp;
@@ -54,18 +52,10 @@ pub enum ServiceError {
     Store(#[from] OpenError),
     #[error("cannot connect to NATS")]
     Nats(#[from] tenure_runtime::nats::ConnectError),
-    #[error("cannot listen on {addr}")]
-    Listen {
-        addr: SocketAddr,
-        #[source]
-        source: std::io::Error,
-    },
     #[error(transparent)]
     Serve(#[from] ServeError),
     #[error("rebuilding a read model failed")]
     Rebuild(#[source] StoreError),
-    #[error("a service task panicked")]
-    Panicked(#[from] tokio::task::JoinError),
 }
 
 /// The running service.
@@ -73,8 +63,7 @@ pub struct Running {
     /// Where gRPC listens (useful with port 0).
     pub grpc_addr: SocketAddr,
     api: EmployeesApi,
-    server: JoinHandle<Result<(), ServeError>>,
-    background: Vec<JoinHandle<()>>,
+    serving: Serving,
 }
 
 impl Running {
@@ -85,11 +74,7 @@ impl Running {
 
     /// Waits until shutdown has stopped the server and the background tasks.
     pub async fn wait(self) -> Result<(), ServiceError> {
-        self.server.await??;
-        for task in self.background {
-            task.await?;
-        }
-        Ok(())
+        Ok(self.serving.wait().await?)
     }
 }
 
@@ -153,31 +138,16 @@ pub async fn start(config: &Config, shutdown: CancellationToken) -> Result<Runni
     background.push(tokio::spawn(alumni.run(shutdown.clone())));
 
     let api = EmployeesApi::new(app);
-    let listener = TcpListener::bind(config.grpc_addr)
-        .await
-        .map_err(|source| ServiceError::Listen {
-            addr: config.grpc_addr,
-            source,
-        })?;
-    let grpc_addr = listener
-        .local_addr()
-        .map_err(|source| ServiceError::Listen {
-            addr: config.grpc_addr,
-            source,
-        })?;
     let routes = Routes::new(EmployeesServiceServer::new(api.clone()));
     let options = ServeOptions {
         descriptor_set: tenure_proto::FILE_DESCRIPTOR_SET,
         services: SERVICE_NAMES,
     };
-    let server = tokio::spawn(tenure_runtime::grpc::serve(
-        listener, routes, options, shutdown,
-    ));
+    let serving = Serving::start(config.grpc_addr, routes, options, background, shutdown).await?;
     Ok(Running {
-        grpc_addr,
+        grpc_addr: serving.grpc_addr,
         api,
-        server,
-        background,
+        serving,
     })
 }
 

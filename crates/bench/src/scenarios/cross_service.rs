@@ -8,10 +8,14 @@
 //! to JetStream (OK = the ack), a plain pull consumer inserting batches into a
 //! table with the same trigger — the part of the path that crossing services
 //! over JetStream cannot avoid (Tenure adds the outbox relay hop before it).
+//! A plain NATS subscription on the hire subject splits Tenure's time into
+//! the relay hop (OK → published) and the consumer hop (published → row); the
+//! consumer hop compares directly with the raw pipe.
 
 use std::time::Duration;
 
 use bytes::Bytes;
+use tenure_kernel::relay::headers;
 use tenure_proto::tenure::employees::v1::employees_service_client::EmployeesServiceClient;
 use tonic::transport::Channel;
 use uuid::Uuid;
@@ -37,6 +41,9 @@ const RAW_CHANNEL: &str = "bench_raw_seen";
 struct Run {
     /// OK (or ack) → row committed.
     arrival: Latencies,
+    /// The two hops of `arrival` when the messages were watched on NATS:
+    /// OK → published by the relay, published → row committed.
+    hops: Option<(Latencies, Latencies)>,
     /// Due → OK: the command's own latency in the open loop.
     command: Latencies,
     /// Last row committed after the last OK.
@@ -62,6 +69,8 @@ pub async fn run(plan: &Plan) -> anyhow::Result<Outcome> {
     .await?;
     arrivals::install(&pool, pipe::TABLE, "id", RAW_CHANNEL).await?;
     let raw_seen = Arrivals::listen(&infra.database.url, RAW_CHANNEL).await?;
+    let hired_subject = format!("{}.employees.EmployeeHired", servers.subject_root);
+    let published = Arrivals::subscribe(&client, hired_subject, headers::CE_SUBJECT).await?;
 
     let tenant = Tenant::random();
     let mut clients = Vec::with_capacity(CONNECTIONS);
@@ -88,7 +97,7 @@ pub async fn run(plan: &Plan) -> anyhow::Result<Outcome> {
             hire_over(loop_clients[seq as usize % CONNECTIONS].clone(), tenant)
         })
         .await;
-        let tenure = match measure(tenure, &tenure_seen, drain_timeout).await {
+        let tenure = match measure(tenure, &tenure_seen, Some(&published), drain_timeout).await {
             Ok(run) => run,
             Err(error) => {
                 outcome
@@ -103,7 +112,7 @@ pub async fn run(plan: &Plan) -> anyhow::Result<Outcome> {
             send_over(sender.clone(), raw_payload.clone())
         })
         .await;
-        let raw = match measure(raw, &raw_seen, drain_timeout).await {
+        let raw = match measure(raw, &raw_seen, None, drain_timeout).await {
             Ok(run) => run,
             Err(error) => {
                 outcome
@@ -123,7 +132,7 @@ pub async fn run(plan: &Plan) -> anyhow::Result<Outcome> {
     pipe.stop().await?;
     development.stop().await?;
     employees.stop().await?;
-    drop((tenure_seen, raw_seen));
+    drop((tenure_seen, raw_seen, published));
     pool.close().await;
     Ok(outcome)
 }
@@ -145,7 +154,12 @@ async fn send_over(sender: RawSender, payload: Bytes) -> anyhow::Result<Uuid> {
 }
 
 /// Waits for every answered call's row and measures the run.
-async fn measure(sent: OpenLoop<Uuid>, seen: &Arrivals, timeout: Duration) -> anyhow::Result<Run> {
+async fn measure(
+    sent: OpenLoop<Uuid>,
+    seen: &Arrivals,
+    published: Option<&Arrivals>,
+    timeout: Duration,
+) -> anyhow::Result<Run> {
     let mut command = Latencies::default();
     let mut ids = Vec::with_capacity(sent.calls.len());
     let mut answered = Vec::with_capacity(sent.calls.len());
@@ -174,8 +188,19 @@ async fn measure(sent: OpenLoop<Uuid>, seen: &Arrivals, timeout: Duration) -> an
         arrival.record(at.saturating_duration_since(*ok));
         last = last.max(*at);
     }
+    let hops = published.map(|published| {
+        let (mut relay, mut consumer) = (Latencies::default(), Latencies::default());
+        for ((ok, row), on_nats) in answered.iter().zip(&arrived).zip(published.arrived(&ids)) {
+            if let Some(on_nats) = on_nats {
+                relay.record(on_nats.saturating_duration_since(*ok));
+                consumer.record(row.saturating_duration_since(on_nats));
+            }
+        }
+        (relay, consumer)
+    });
     Ok(Run {
         arrival,
+        hops,
         command,
         lag: last.duration_since(sent.finished),
         late: sent.late,
@@ -219,6 +244,25 @@ fn figures(rate: u64, tenure: &Run, raw: &Run) -> Vec<Figure> {
         lag = lag.target(Target::AtMost(1_000.0));
     }
     figures.push(lag);
+    if let Some((relay, consumer)) = &tenure.hops {
+        for (name, quantile) in [("p50", 0.5), ("p99", 0.99)] {
+            figures.push(Figure::new(
+                SCENARIO,
+                at(&format!("relay hop OK → on NATS {name}")),
+                Unit::Millis,
+                relay.millis_at(quantile),
+            ));
+            figures.push(
+                Figure::new(
+                    SCENARIO,
+                    at(&format!("consumer hop NATS → row {name}")),
+                    Unit::Millis,
+                    consumer.millis_at(quantile),
+                )
+                .against("raw pipe", raw.arrival.millis_at(quantile)),
+            );
+        }
+    }
     figures.push(
         Figure::new(
             SCENARIO,
