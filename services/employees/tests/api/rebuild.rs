@@ -7,6 +7,8 @@ use tenure_runtime::CancellationToken;
 
 use crate::helpers::TestService;
 
+const PERIODS: &str = "SELECT row_to_json(p)::text FROM employees.employment_periods p \
+                       ORDER BY employee_id, period_no";
 const DIRECTORY: &str =
     "SELECT row_to_json(d)::text FROM employees.employee_directory d ORDER BY employee_id";
 
@@ -15,7 +17,7 @@ async fn the_rebuilt_directory_is_identical_to_the_inline_one() {
     let mut service = TestService::start().await;
     let ada = service.hire("Ada", "ada@example.com", "2025-01-06").await;
     let bob = service.hire("Bob", "bob@example.com", "2025-02-03").await;
-    let _cy = service.hire("Cy", "cy@example.com", "2025-03-03").await;
+    let cy = service.hire("Cy", "cy@example.com", "2025-03-03").await;
     let request = service.request(proto::AssignManagerRequest {
         employee_id: bob.clone(),
         manager_id: Some(ada.clone()),
@@ -40,10 +42,21 @@ async fn the_rebuilt_directory_is_identical_to_the_inline_one() {
         .await
         .expect("change role");
 
+    service
+        .leave(&cy, proto::SeparationType::Voluntary, "2099-01-31")
+        .await;
+    service.rehire(&cy, "2099-03-01").await;
+
     let inline = service.sql_rows(DIRECTORY).await;
     assert_eq!(inline.len(), 3);
+    let inline_periods = service.sql_rows(PERIODS).await;
+    assert_eq!(inline_periods.len(), 4, "the boomerang has two periods");
     let pool = service.db.pool().await;
     sqlx::query("UPDATE employees.employee_directory SET role_title = 'drifted'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM employees.employment_periods")
         .execute(&pool)
         .await
         .unwrap();
@@ -55,4 +68,5 @@ async fn the_rebuilt_directory_is_identical_to_the_inline_one() {
         .expect("rebuild");
 
     assert_eq!(service.sql_rows(DIRECTORY).await, inline);
+    assert_eq!(service.sql_rows(PERIODS).await, inline_periods);
 }
