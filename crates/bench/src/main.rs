@@ -36,7 +36,9 @@ async fn main() -> ExitCode {
             }
         };
     }
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
+    // sqlx's slow-statement warnings would only point at the bench's own scans.
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("warn,sqlx::query=error"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -51,7 +53,19 @@ async fn main() -> ExitCode {
             error: format!("{error:#}"),
         }),
     }
-    for scenario in cli.scenario.selected() {
+    let selected = cli.scenario.selected();
+    // Building the service binaries may take minutes: not on a scenario's clock.
+    if selected
+        .iter()
+        .any(|s| matches!(s, Scenario::Rebuild | Scenario::Footprint))
+        && let Err(error) = binaries::locate(binaries::EMPLOYEES)
+    {
+        report.failures.push(Failure {
+            scenario: "binaries",
+            error: format!("{error:#}"),
+        });
+    }
+    for scenario in selected {
         eprintln!("== {}", scenario.name());
         let started = Instant::now();
         let load_before = machine::load_average();

@@ -65,6 +65,10 @@ pub async fn rebuild<A: Aggregate>(
     let tables = projection.tables().join(", ");
     tx.execute(format!("LOCK TABLE {tables} IN EXCLUSIVE MODE").as_str())
         .await?;
+    // Pages must come from an ordered index scan: with statistics stale after
+    // a bulk load the planner may pick a bitmap scan and a sort per page,
+    // which makes a rebuild quadratic.
+    tx.execute("SET LOCAL enable_bitmapscan = off").await?;
     projection.reset(&mut tx).await?;
     let horizon = store.horizon(&mut tx).await?;
 
