@@ -34,6 +34,11 @@ pub enum AppendError {
     /// The request id was already used; nothing was written.
     #[error("request {request_id:?} was already executed")]
     DuplicateRequest { request_id: String },
+    /// The stream's last version was appended by a transaction that started
+    /// after this one: appending now would put the new version before it in
+    /// the global order. Nothing was written; only a new transaction can append.
+    #[error("stream {stream_id} was appended by a newer transaction; retry in a new one")]
+    OutOfOrder { stream_id: Uuid },
     /// A unique or check constraint of an inline projection refused the change.
     #[error("constraint {constraint} refused the change")]
     Constraint {
@@ -88,6 +93,12 @@ pub enum CommandError<R: std::error::Error + 'static> {
     /// The request id was used before for a command on another stream.
     #[error("request id {request_id:?} was already used for another command")]
     RequestReused { request_id: String },
+    /// Only from [`crate::Repository::execute_in`]: the caller's transaction
+    /// is older than the stream's last append, so the command cannot append
+    /// in it without breaking the global order. Roll the whole transaction
+    /// back and run it again.
+    #[error("stream {stream_id} was appended by a newer transaction; run the transaction again")]
+    OutOfOrder { stream_id: Uuid },
     #[error(transparent)]
     Store(#[from] StoreError),
 }

@@ -221,3 +221,115 @@ async fn a_foreign_transaction_idle_for_a_minute_does_not_hold_the_reader_back()
     );
     idle.execute("ROLLBACK").await.unwrap();
 }
+
+/// A consumer batch is one transaction: its first reaction gives it a
+/// transaction id, and a later reaction may append to a stream that a newer
+/// transaction committed meanwhile. Without a guard, the global order then
+/// puts that stream's new version before the version it follows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_batch_appending_after_a_newer_commit_never_puts_a_version_before_its_predecessor() {
+    use support::{Ledger, LedgerCommand};
+    use tenure_kernel::{CommandError, Repository};
+
+    let fx = support::store().await;
+    let repository = Repository::<Ledger>::new(fx.store.clone());
+    let ctx = CommandContext::new(Uuid::now_v7(), "test");
+    let open = |owner: &str| LedgerCommand::Open {
+        owner: owner.to_owned(),
+    };
+    let deposit = LedgerCommand::Deposit { amounts: vec![1] };
+    let (x, y) = (Uuid::now_v7(), Uuid::now_v7());
+    repository.execute(&ctx, x, &open("x")).await.unwrap();
+
+    // The batch: its first reaction (on y) takes a transaction id.
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let mut batch = fx.store.begin().await.unwrap();
+        repository
+            .execute_in(&mut batch, &ctx, Uuid::now_v7(), &open("y"))
+            .await
+            .unwrap();
+        if attempts == 1 {
+            // Meanwhile a command commits x's next version with a newer id.
+            repository.execute(&ctx, x, &deposit).await.unwrap();
+        }
+        // The batch's second reaction appends to x after that commit.
+        match repository.execute_in(&mut batch, &ctx, x, &deposit).await {
+            Ok(_) => {
+                batch.commit().await.unwrap();
+                break;
+            }
+            Err(CommandError::OutOfOrder { stream_id }) => {
+                assert_eq!(stream_id, x);
+                batch.rollback().await.unwrap();
+                assert!(attempts < 3, "a fresh transaction appends in order");
+            }
+            Err(error) => panic!("unexpected: {error}"),
+        }
+    }
+    let _ = y;
+
+    let all = fx
+        .store
+        .read_all(GlobalPosition::START, 100, Some("ledger"))
+        .await
+        .unwrap();
+    let x_versions: Vec<i64> = all
+        .iter()
+        .filter(|e| e.stream_id == x)
+        .map(|e| e.version)
+        .collect();
+    assert_eq!(
+        x_versions,
+        vec![1, 2, 3],
+        "global order keeps the stream's versions in order"
+    );
+}
+
+/// pg_stat_activity is read once per transaction; a horizon built on it would
+/// miss an appender that took its id after the first call in the same one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_second_horizon_in_one_transaction_still_sees_a_newer_running_appender() {
+    let fx = support::store().await;
+    let ctx = CommandContext::new(Uuid::now_v7(), "test");
+    let append = async |tx: &mut sqlx::PgConnection| {
+        fx.store
+            .append(
+                tx,
+                "ledger",
+                Uuid::now_v7(),
+                0,
+                &ctx.metadata,
+                &[LedgerEvent::Deposited { amount: 1 }],
+            )
+            .await
+            .unwrap()[0]
+            .global
+    };
+
+    // An appender running during the first call makes it read the activity.
+    let mut early = fx.store.begin().await.unwrap();
+    append(&mut early).await;
+    let mut reader = fx.store.pool().begin().await.unwrap();
+    let first = fx.store.horizon(&mut reader).await.unwrap();
+    early.commit().await.unwrap();
+    let mut running = fx.store.begin().await.unwrap();
+    let held = append(&mut running).await;
+    let mut committed = fx.store.begin().await.unwrap();
+    append(&mut committed).await;
+    committed.commit().await.unwrap();
+
+    let second = fx.store.horizon(&mut reader).await.unwrap();
+    assert!(
+        first <= held.tx_id,
+        "the first horizon is below the appender"
+    );
+    assert!(
+        second <= held.tx_id,
+        "horizon {second} must not pass the running appender {}",
+        held.tx_id
+    );
+    running.commit().await.unwrap();
+    reader.commit().await.unwrap();
+}

@@ -205,6 +205,13 @@ impl<A: Aggregate> Repository<A> {
                         actual,
                     });
                 }
+                // A new transaction has a newer id: the next attempt is in order.
+                Err(Attempt::Behind { stream_id }) => {
+                    tx.rollback().await?;
+                    if attempt >= self.attempts {
+                        return Err(CommandError::OutOfOrder { stream_id });
+                    }
+                }
                 Err(Attempt::DuplicateRequest) => {
                     tx.rollback().await?;
                     return match self.previous_outcome(ctx).await? {
@@ -283,6 +290,12 @@ impl<A: Aggregate> Repository<A> {
                         expected,
                         actual,
                     });
+                }
+                // Retrying in this transaction cannot help: it keeps its id.
+                Err(Attempt::Behind { stream_id }) => {
+                    savepoint.rollback().await?;
+                    self.cache.forget(ctx.tenant_id(), stream_id);
+                    return Err(CommandError::OutOfOrder { stream_id });
                 }
                 Err(Attempt::DuplicateRequest) => {
                     savepoint.rollback().await?;
@@ -425,7 +438,13 @@ impl<A: Aggregate> Repository<A> {
 
 /// The outcome of one attempt, before the retry policy is applied.
 enum Attempt<R: std::error::Error + 'static> {
-    Lost { expected: i64 },
+    Lost {
+        expected: i64,
+    },
+    /// The transaction is older than the stream's last append.
+    Behind {
+        stream_id: Uuid,
+    },
     DuplicateRequest,
     Failed(CommandError<R>),
 }
@@ -438,6 +457,7 @@ impl<R: std::error::Error + 'static> From<AppendError> for Attempt<R> {
     fn from(error: AppendError) -> Self {
         match error {
             AppendError::Conflict { expected, .. } => Attempt::Lost { expected },
+            AppendError::OutOfOrder { stream_id } => Attempt::Behind { stream_id },
             AppendError::DuplicateRequest { .. } => Attempt::DuplicateRequest,
             AppendError::Constraint { constraint, .. } => {
                 Attempt::Failed(CommandError::Constraint { constraint })

@@ -19,6 +19,9 @@ impl EventStore {
     ///
     /// A race with another append of the same version ends in
     /// [`AppendError::Conflict`] and leaves the transaction aborted: roll it back.
+    /// A transaction older than the stream's last append gets
+    /// [`AppendError::OutOfOrder`]: nothing was written, and only a new
+    /// transaction can append to that stream.
     pub async fn append<E: DomainEvent>(
         &self,
         conn: &mut PgConnection,
@@ -60,6 +63,9 @@ impl EventStore {
                     AppendError::from(error)
                 }
             })?;
+        if rows.len() != events.len() {
+            return Err(AppendError::OutOfOrder { stream_id });
+        }
 
         Ok(rows
             .into_iter()

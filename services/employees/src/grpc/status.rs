@@ -71,6 +71,9 @@ pub fn from_app(error: AppError, employee_id: Uuid) -> Status {
                 "request_id {request_id:?} was already used for a command on another employee"
             ))
         }
+        AppError::Command(CommandError::OutOfOrder { .. }) => Status::aborted(
+            "the employee was changed concurrently through every retry; retry the request",
+        ),
         AppError::UnknownManager(manager_id) => Status::not_found(format!(
             "no employee {manager_id} in this organisation to be the manager"
         )),
