@@ -1,5 +1,8 @@
-//! A durable consumer against a real NATS server and PostgreSQL: exactly-once
-//! effect under redelivery, and poison messages dead-lettered.
+//! Durable consumers against a real NATS server and PostgreSQL: each
+//! stream's messages apply exactly once and in version order, whatever
+//! JetStream delivers; poison and transient failures are told apart; dead
+//! letters hold their stream back visibly until an operator redrives or
+//! discards them; replicas share the partitions.
 
 mod support;
 
@@ -10,13 +13,18 @@ use async_nats::HeaderMap;
 use async_nats::jetstream::{self, stream};
 use async_trait::async_trait;
 use sqlx::{Executor, PgConnection};
-use tenure_kernel::consumer::{Consumer, ConsumerSettings, HandlerError, Incoming, MessageHandler};
+use tenure_kernel::consumer::{
+    Consumer, ConsumerSettings, Failure, Incoming, MessageHandler, Outcome, operations,
+};
+use tenure_kernel::partition::{PARTITIONS, partition_of};
 use tenure_kernel::relay::headers;
 use tenure_testkit::TestNats;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-/// Adds each message's amount to a table; refuses payloads that are not numbers.
+/// Records each message's amount. `poison` is refused unless the table
+/// `cured` has a row; `flaky:<n>` fails as transient until JetStream has
+/// delivered it `n` times.
 struct Summing;
 
 #[async_trait]
@@ -25,17 +33,43 @@ impl MessageHandler for Summing {
         &self,
         conn: &mut PgConnection,
         message: &Incoming,
-    ) -> Result<(), HandlerError> {
-        let text = std::str::from_utf8(&message.payload)?;
-        let amount: i64 = text
-            .parse()
-            .map_err(|_| format!("payload {text:?} is not an amount"))?;
-        sqlx::query("INSERT INTO applied (message_id, amount) VALUES ($1, $2)")
-            .bind(message.message_id)
-            .bind(amount)
-            .execute(conn)
-            .await?;
-        Ok(())
+    ) -> Result<Outcome, Failure> {
+        let text = std::str::from_utf8(&message.payload)
+            .map_err(|e| Failure::Rejected(e.to_string()))?
+            .to_owned();
+        let amount: i64 = if text == "poison" {
+            let cured: i64 = sqlx::query_scalar("SELECT count(*) FROM cured")
+                .fetch_one(&mut *conn)
+                .await?;
+            if cured == 0 {
+                return Err(Failure::Rejected(format!(
+                    "payload {text:?} is not an amount"
+                )));
+            }
+            0
+        } else if let Some(needed) = text.strip_prefix("flaky:") {
+            let needed: i64 = needed.parse().unwrap();
+            if message.delivered < needed {
+                return Err(Failure::Retry(format!(
+                    "not yet ({} of {needed})",
+                    message.delivered
+                )));
+            }
+            0
+        } else {
+            text.parse()
+                .map_err(|_| Failure::Rejected(format!("payload {text:?} is not an amount")))?
+        };
+        sqlx::query(
+            "INSERT INTO applied (stream_id, version, amount, delivered) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(message.stream_id)
+        .bind(message.stream_version)
+        .bind(amount)
+        .bind(message.delivered)
+        .execute(conn)
+        .await?;
+        Ok(Outcome::Applied)
     }
 }
 
@@ -44,23 +78,26 @@ struct Setup {
     nats: TestNats,
     js: jetstream::Context,
     settings: ConsumerSettings,
-    subject: String,
+    root: String,
 }
 
 async fn setup() -> Setup {
     let fx = support::store().await;
     fx.store
         .pool()
-        .execute("CREATE TABLE applied (message_id uuid, amount bigint)")
+        .execute(
+            "CREATE TABLE applied (seq bigserial, stream_id uuid, version bigint, amount bigint, delivered bigint); \
+             CREATE TABLE cured (yes boolean)",
+        )
         .await
         .unwrap();
     let nats = TestNats::connect().await.unwrap();
     let js = jetstream::new(nats.client().await);
     let stream_name = nats.stream_name("source");
-    let subject_root = format!("{}.source", nats.subject_root());
+    let root = format!("{}.source", nats.subject_root());
     js.get_or_create_stream(stream::Config {
         name: stream_name.clone(),
-        subjects: vec![format!("{subject_root}.>")],
+        subjects: vec![format!("{root}.>")],
         ..Default::default()
     })
     .await
@@ -68,34 +105,37 @@ async fn setup() -> Setup {
     let settings = ConsumerSettings {
         batch_size: 10,
         max_attempts: 3,
-        retry_delay: Duration::from_millis(100),
+        first_retry_delay: Duration::from_millis(100),
         ack_wait: Duration::from_secs(5),
-        ..ConsumerSettings::new("summing", &stream_name, &format!("{subject_root}.>"))
+        lease_ttl: Duration::from_secs(3),
+        parked_interval: Duration::from_millis(200),
+        appends: false,
+        ..ConsumerSettings::new("summing", &stream_name, &root)
     };
     Setup {
         fx,
         nats,
         js,
         settings,
-        subject: format!("{subject_root}.Amount"),
+        root,
     }
 }
 
-async fn publish(js: &jetstream::Context, subject: &str, payload: &str) -> Uuid {
-    let id = Uuid::now_v7();
-    let mut message_headers = HeaderMap::new();
-    message_headers.insert(headers::MSG_ID, id.to_string().as_str());
-    message_headers.insert(headers::EVENT_TYPE, "Amount");
-    js.publish_with_headers(
-        subject.to_owned(),
-        message_headers,
-        payload.to_owned().into(),
-    )
-    .await
-    .unwrap()
-    .await
-    .unwrap();
-    id
+/// Publishes version `version` of `stream` as a relay would (a fresh message id).
+async fn publish(setup: &Setup, stream: Uuid, version: i64, payload: &str) {
+    let mut h = HeaderMap::new();
+    h.insert(headers::MSG_ID, Uuid::now_v7().to_string().as_str());
+    h.insert(headers::EVENT_TYPE, "Amount");
+    h.insert(headers::CE_SUBJECT, stream.to_string().as_str());
+    h.insert(headers::STREAM_VERSION, version.to_string().as_str());
+    let subject = format!("{}.{}.Amount", setup.root, partition_of(stream));
+    setup
+        .js
+        .publish_with_headers(subject, h, payload.to_owned().into())
+        .await
+        .unwrap()
+        .await
+        .unwrap();
 }
 
 async fn start(setup: &Setup) -> (CancellationToken, tokio::task::JoinHandle<()>) {
@@ -110,92 +150,342 @@ async fn start(setup: &Setup) -> (CancellationToken, tokio::task::JoinHandle<()>
     (shutdown, task)
 }
 
-async fn totals(setup: &Setup) -> (i64, i64) {
-    sqlx::query_as("SELECT count(*), COALESCE(sum(amount), 0)::bigint FROM applied")
-        .fetch_one(setup.fx.store.pool())
+/// `(stream, version, amount)` in the order they were applied.
+async fn applied(setup: &Setup) -> Vec<(Uuid, i64, i64)> {
+    sqlx::query_as("SELECT stream_id, version, amount FROM applied ORDER BY seq")
+        .fetch_all(setup.fx.store.pool())
         .await
         .unwrap()
 }
 
-async fn wait_until_caught_up(setup: &Setup) {
+async fn applied_of(setup: &Setup, stream: Uuid) -> Vec<i64> {
+    applied(setup)
+        .await
+        .into_iter()
+        .filter(|(s, _, _)| *s == stream)
+        .map(|(_, v, _)| v)
+        .collect()
+}
+
+async fn eventually(what: &str, mut done: impl AsyncFnMut() -> bool) {
     let started = Instant::now();
-    loop {
-        let stream = setup.js.get_stream(&setup.settings.stream).await.unwrap();
-        if let Ok(mut consumer) = stream
-            .get_consumer::<jetstream::consumer::pull::Config>(&setup.settings.name)
-            .await
-        {
-            let info = consumer.info().await.unwrap();
-            if info.num_pending == 0 && info.num_ack_pending == 0 {
-                return;
-            }
-        }
+    while !done().await {
         assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "consumer did not catch up"
+            started.elapsed() < Duration::from_secs(40),
+            "timed out waiting for {what}"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn redelivery_of_an_applied_batch_changes_nothing() {
-    let setup = setup().await;
-    for amount in 1..=5 {
-        publish(&setup.js, &setup.subject, &amount.to_string()).await;
-    }
-    let (shutdown, task) = start(&setup).await;
-    wait_until_caught_up(&setup).await;
-    shutdown.cancel();
-    task.await.unwrap();
-    assert_eq!(totals(&setup).await, (5, 15));
+/// Waits until every partition's durable consumer has nothing pending.
+async fn caught_up(setup: &Setup) {
+    eventually("the consumer to catch up", async || {
+        let stream = setup.js.get_stream(&setup.settings.stream).await.unwrap();
+        for partition in 0..PARTITIONS {
+            let Ok(mut consumer) = stream
+                .get_consumer::<jetstream::consumer::pull::Config>(
+                    &setup.settings.durable_name(partition),
+                )
+                .await
+            else {
+                return false;
+            };
+            let info = consumer.info().await.unwrap();
+            if info.num_pending != 0 || info.num_ack_pending != 0 {
+                return false;
+            }
+        }
+        true
+    })
+    .await;
+}
 
-    // Deliver everything again: a new durable consumer of the same name starts
-    // from the beginning of the stream.
-    let stream = setup.js.get_stream(&setup.settings.stream).await.unwrap();
-    stream.delete_consumer(&setup.settings.name).await.unwrap();
-    let (shutdown, task) = start(&setup).await;
-    wait_until_caught_up(&setup).await;
-    shutdown.cancel();
-    task.await.unwrap();
-
-    assert_eq!(
-        totals(&setup).await,
-        (5, 15),
-        "the redelivered batch had no second effect"
-    );
-    let inbox: i64 = sqlx::query_scalar("SELECT count(*) FROM inbox WHERE consumer = 'summing'")
-        .fetch_one(setup.fx.store.pool())
-        .await
-        .unwrap();
-    assert_eq!(inbox, 5);
+async fn stop(running: (CancellationToken, tokio::task::JoinHandle<()>)) {
+    running.0.cancel();
+    running.1.await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_poison_message_is_dead_lettered_and_later_messages_still_apply() {
+async fn every_version_applies_once_even_when_delivered_and_published_again() {
     let setup = setup().await;
-    publish(&setup.js, &setup.subject, "1").await;
-    let poison = publish(&setup.js, &setup.subject, "not a number").await;
-    publish(&setup.js, &setup.subject, "2").await;
-    publish(&setup.js, &setup.subject, "3").await;
+    let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+    for version in 1..=5 {
+        publish(&setup, a, version, "1").await;
+    }
+    for version in 1..=3 {
+        publish(&setup, b, version, "10").await;
+    }
+    let running = start(&setup).await;
+    caught_up(&setup).await;
+    stop(running).await;
+    assert_eq!(applied(&setup).await.len(), 8);
 
-    let (shutdown, task) = start(&setup).await;
-    wait_until_caught_up(&setup).await;
-    shutdown.cancel();
-    task.await.unwrap();
+    // The relay publishes everything again after its duplicate window (new
+    // message ids), and the durable consumers start over from the stream's start.
+    for version in 1..=5 {
+        publish(&setup, a, version, "1").await;
+    }
+    let stream = setup.js.get_stream(&setup.settings.stream).await.unwrap();
+    for partition in 0..PARTITIONS {
+        stream
+            .delete_consumer(&setup.settings.durable_name(partition))
+            .await
+            .ok();
+    }
+    let running = start(&setup).await;
+    caught_up(&setup).await;
+    stop(running).await;
 
     assert_eq!(
-        totals(&setup).await,
-        (3, 6),
-        "the messages around the poison one were applied"
+        applied_of(&setup, a).await,
+        vec![1, 2, 3, 4, 5],
+        "once each, in order"
     );
-    let (message_id, attempts, error): (Option<Uuid>, i32, String) = sqlx::query_as(
-        "SELECT message_id, attempts, error FROM dead_letters WHERE consumer = 'summing'",
-    )
-    .fetch_one(setup.fx.store.pool())
-    .await
-    .unwrap();
-    assert_eq!(message_id, Some(poison));
-    assert_eq!(attempts, 3);
-    assert!(error.contains("not an amount"), "{error}");
+    assert_eq!(applied_of(&setup, b).await, vec![1, 2, 3]);
+    let rows: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM consumer_streams WHERE consumer = 'summing'")
+            .fetch_one(setup.fx.store.pool())
+            .await
+            .unwrap();
+    assert_eq!(
+        rows, 2,
+        "the consumer remembers one row per stream, not per message"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_message_delivered_before_its_predecessor_waits_parked_and_applies_after_it() {
+    let setup = setup().await;
+    let running = start(&setup).await;
+    let stream = Uuid::now_v7();
+    publish(&setup, stream, 2, "2").await;
+    publish(&setup, stream, 3, "3").await;
+    eventually("versions 2 and 3 parked", async || {
+        let parked: i64 = sqlx::query_scalar("SELECT count(*) FROM parked_messages")
+            .fetch_one(setup.fx.store.pool())
+            .await
+            .unwrap();
+        parked == 2
+    })
+    .await;
+    assert!(
+        applied(&setup).await.is_empty(),
+        "nothing applies out of order"
+    );
+    publish(&setup, stream, 1, "1").await;
+    eventually("all three applied", async || {
+        applied(&setup).await.len() == 3
+    })
+    .await;
+    stop(running).await;
+    assert_eq!(applied_of(&setup, stream).await, vec![1, 2, 3]);
+    let parked: i64 = sqlx::query_scalar("SELECT count(*) FROM parked_messages")
+        .fetch_one(setup.fx.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(parked, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_poison_message_is_dead_lettered_at_once_and_holds_its_stream_back_until_redriven() {
+    let setup = setup().await;
+    let (sick, healthy) = (Uuid::now_v7(), Uuid::now_v7());
+    publish(&setup, sick, 1, "1").await;
+    publish(&setup, sick, 2, "poison").await;
+    publish(&setup, sick, 3, "3").await;
+    publish(&setup, healthy, 1, "10").await;
+    let running = start(&setup).await;
+    caught_up(&setup).await;
+
+    assert_eq!(applied_of(&setup, sick).await, vec![1]);
+    assert_eq!(
+        applied_of(&setup, healthy).await,
+        vec![1],
+        "other streams go on"
+    );
+    let pool = setup.fx.store.pool();
+    let letters = operations::list(pool, Some("summing"), false, 10)
+        .await
+        .unwrap();
+    assert_eq!(letters.len(), 1);
+    let letter = &letters[0];
+    assert_eq!((letter.stream_id, letter.version), (Some(sick), Some(2)));
+    assert_eq!(letter.attempts, 1, "rejected at once, not retried");
+    assert!(letter.error.contains("not an amount"), "{}", letter.error);
+    assert_eq!(
+        letter.parked_behind, 1,
+        "version 3 waits behind it, not dead-lettered too"
+    );
+
+    // The cause is fixed; the operator redrives the dead letter.
+    sqlx::query("INSERT INTO cured VALUES (true)")
+        .execute(pool)
+        .await
+        .unwrap();
+    operations::redrive(pool, letter.id).await.unwrap();
+    eventually("the stream to go on", async || {
+        applied_of(&setup, sick).await.len() == 3
+    })
+    .await;
+    stop(running).await;
+    assert_eq!(applied_of(&setup, sick).await, vec![1, 2, 3]);
+    let open = operations::list(pool, Some("summing"), false, 10)
+        .await
+        .unwrap();
+    assert!(open.is_empty(), "no open dead letter left");
+    assert!(matches!(
+        operations::redrive(pool, letter.id).await,
+        Err(operations::OperationError::AlreadyResolved(..))
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_discarded_dead_letter_lets_its_stream_go_on_without_it() {
+    let setup = setup().await;
+    let stream = Uuid::now_v7();
+    publish(&setup, stream, 1, "poison").await;
+    publish(&setup, stream, 2, "2").await;
+    let running = start(&setup).await;
+    caught_up(&setup).await;
+    assert!(applied(&setup).await.is_empty());
+    let pool = setup.fx.store.pool();
+    let letter = operations::list(pool, None, false, 10)
+        .await
+        .unwrap()
+        .remove(0);
+    operations::discard(pool, letter.id).await.unwrap();
+    eventually("version 2 to apply", async || {
+        applied_of(&setup, stream).await == vec![2]
+    })
+    .await;
+    stop(running).await;
+    let all = operations::list(pool, None, true, 10).await.unwrap();
+    assert_eq!(all[0].resolution.as_deref(), Some("discarded"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_transient_failure_is_retried_by_jetstreams_delivery_count_then_dead_lettered() {
+    let setup = setup().await;
+    let (recovers, never) = (Uuid::now_v7(), Uuid::now_v7());
+    publish(&setup, recovers, 1, "flaky:2").await;
+    publish(&setup, recovers, 2, "5").await;
+    publish(&setup, never, 1, "flaky:99").await;
+    let running = start(&setup).await;
+    eventually("the flaky message to apply", async || {
+        applied_of(&setup, recovers).await.len() == 2
+    })
+    .await;
+    let pool = setup.fx.store.pool();
+    let delivered: i64 =
+        sqlx::query_scalar("SELECT delivered FROM applied WHERE stream_id = $1 AND version = 1")
+            .bind(recovers)
+            .fetch_one(pool)
+            .await
+            .unwrap();
+    assert_eq!(delivered, 2, "applied on JetStream's second delivery");
+    assert_eq!(
+        applied_of(&setup, recovers).await,
+        vec![1, 2],
+        "version 2 waited for it"
+    );
+    eventually("the hopeless message dead-lettered", async || {
+        !operations::list(pool, None, false, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    })
+    .await;
+    stop(running).await;
+    let letter = operations::list(pool, None, false, 10)
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(letter.stream_id, Some(never));
+    assert_eq!(
+        letter.attempts, 3,
+        "max_attempts deliveries, counted by JetStream"
+    );
+    assert!(
+        letter.error.contains("gave up after 3 attempts"),
+        "{}",
+        letter.error
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_message_without_stream_headers_is_dead_lettered_once_and_the_rest_applies() {
+    let setup = setup().await;
+    let mut h = HeaderMap::new();
+    h.insert(headers::MSG_ID, Uuid::now_v7().to_string().as_str());
+    setup
+        .js
+        .publish_with_headers(format!("{}.0.Amount", setup.root), h, "7".into())
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    let stream = Uuid::now_v7();
+    publish(&setup, stream, 1, "1").await;
+    let running = start(&setup).await;
+    caught_up(&setup).await;
+    stop(running).await;
+    assert_eq!(applied_of(&setup, stream).await, vec![1]);
+    let letters = operations::list(setup.fx.store.pool(), None, false, 10)
+        .await
+        .unwrap();
+    assert_eq!(letters.len(), 1);
+    assert!(
+        letters[0].error.contains("ce-subject"),
+        "{}",
+        letters[0].error
+    );
+    assert!(matches!(
+        operations::redrive(setup.fx.store.pool(), letters[0].id).await,
+        Err(operations::OperationError::Unreadable(_))
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_replicas_share_the_partitions_and_each_stream_still_applies_in_order() {
+    let setup = setup().await;
+    let first = start(&setup).await;
+    let second = start(&setup).await;
+    let pool = setup.fx.store.pool().clone();
+    eventually("both replicas to hold partitions", async || {
+        let holders: i64 = sqlx::query_scalar(
+            "SELECT count(DISTINCT holder) FROM leases WHERE name LIKE 'consumer:summing:p%' AND expires_at > now()",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        let held: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM leases WHERE name LIKE 'consumer:summing:p%' AND expires_at > now()",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        holders == 2 && held == i64::from(PARTITIONS)
+    })
+    .await;
+
+    let streams: Vec<Uuid> = (0..20).map(|_| Uuid::now_v7()).collect();
+    for version in 1..=10 {
+        for stream in &streams {
+            publish(&setup, *stream, version, "1").await;
+        }
+    }
+    eventually("every message applied", async || {
+        applied(&setup).await.len() == 200
+    })
+    .await;
+    caught_up(&setup).await;
+    stop(first).await;
+    stop(second).await;
+    for stream in &streams {
+        assert_eq!(
+            applied_of(&setup, *stream).await,
+            (1..=10).collect::<Vec<_>>()
+        );
+    }
 }

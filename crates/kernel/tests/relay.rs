@@ -1,4 +1,6 @@
-//! The outbox relay against a real NATS server that goes away and comes back.
+//! The outbox relay against real NATS servers that go away, come back,
+//! refuse messages and are written to by others: every committed event is
+//! on JetStream exactly once, in each stream's order.
 
 mod support;
 
@@ -8,8 +10,8 @@ use std::time::{Duration, Instant};
 use async_nats::jetstream::{self, consumer::pull};
 use futures::StreamExt;
 use support::LedgerEvent;
-use tenure_kernel::CommandContext;
 use tenure_kernel::relay::{Relay, RelaySettings, headers};
+use tenure_kernel::{CommandContext, EventStore};
 use tenure_testkit::PrivateNats;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -22,6 +24,129 @@ async fn wait_for(what: &str, deadline: Duration, mut done: impl AsyncFnMut() ->
     }
 }
 
+/// Appends `versions` deposits to each of `streams`, round-robin, one
+/// transaction each; returns event id → (stream, version).
+async fn append(
+    store: &EventStore,
+    streams: &[Uuid],
+    versions: std::ops::Range<i64>,
+    amount_bytes: impl Fn(Uuid, i64) -> usize,
+) -> HashMap<Uuid, (Uuid, i64)> {
+    let ctx = CommandContext::new(Uuid::now_v7(), "test");
+    let mut written = HashMap::new();
+    for version in versions {
+        for stream in streams {
+            let padding = "x".repeat(amount_bytes(*stream, version));
+            let event = if padding.is_empty() {
+                LedgerEvent::Deposited { amount: 1 }
+            } else {
+                LedgerEvent::Opened { owner: padding }
+            };
+            let mut tx = store.begin().await.unwrap();
+            let recorded = store
+                .append(&mut tx, "ledger", *stream, version, &ctx.metadata, &[event])
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+            store.signal().appended();
+            written.insert(recorded[0].event_id, (*stream, recorded[0].version));
+        }
+    }
+    written
+}
+
+fn no_padding(_: Uuid, _: i64) -> usize {
+    0
+}
+
+async fn stored_messages(js: &jetstream::Context, stream: &str) -> u64 {
+    match js.get_stream(stream).await {
+        Ok(mut stream) => stream.info().await.map(|i| i.state.messages).unwrap_or(0),
+        Err(_) => 0,
+    }
+}
+
+/// The stream's messages in JetStream order: (event id, stream id, version),
+/// skipping those that are not ledger events.
+async fn read_back(js: &jetstream::Context, stream: &str) -> Vec<(Uuid, Uuid, i64)> {
+    let stream = js.get_stream(stream).await.unwrap();
+    let consumer = stream
+        .create_consumer(pull::Config {
+            ack_policy: jetstream::consumer::AckPolicy::None,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let mut messages = consumer
+        .fetch()
+        .max_messages(100_000)
+        .expires(Duration::from_secs(2))
+        .messages()
+        .await
+        .unwrap();
+    let mut read = Vec::new();
+    while let Some(message) = messages.next().await {
+        let h = message.unwrap().headers.clone().unwrap_or_default();
+        let (Some(id), Some(stream_id), Some(version)) = (
+            headers::get_uuid(&h, headers::MSG_ID),
+            headers::get_uuid(&h, headers::CE_SUBJECT),
+            headers::get(&h, headers::STREAM_VERSION).and_then(|v| v.parse().ok()),
+        ) else {
+            continue;
+        };
+        read.push((id, stream_id, version));
+    }
+    read
+}
+
+/// Every written event exactly once, whatever the order.
+fn assert_once(read: &[(Uuid, Uuid, i64)], written: &HashMap<Uuid, (Uuid, i64)>) {
+    let ids: HashSet<Uuid> = read.iter().map(|(id, _, _)| *id).collect();
+    assert_eq!(ids.len(), read.len(), "no event arrived twice");
+    assert_eq!(
+        ids,
+        written.keys().copied().collect::<HashSet<_>>(),
+        "every event arrived"
+    );
+}
+
+/// Every written event exactly once, each stream's versions in order without gaps.
+fn assert_once_in_order(read: &[(Uuid, Uuid, i64)], written: &HashMap<Uuid, (Uuid, i64)>) {
+    let mut seen = HashSet::new();
+    let mut last: HashMap<Uuid, i64> = HashMap::new();
+    for (id, stream_id, version) in read {
+        assert!(seen.insert(*id), "event {id} arrived twice");
+        assert_eq!(
+            written.get(id),
+            Some(&(*stream_id, *version)),
+            "an event we wrote"
+        );
+        let previous = last.insert(*stream_id, *version).unwrap_or(0);
+        assert_eq!(
+            *version,
+            previous + 1,
+            "stream {stream_id} in order without gaps"
+        );
+    }
+    assert_eq!(seen.len(), written.len(), "every event arrived");
+}
+
+fn settings(root: &str) -> RelaySettings {
+    RelaySettings {
+        poll_interval: Duration::from_millis(100),
+        max_backoff: Duration::from_millis(500),
+        lease_ttl: Duration::from_secs(3),
+        ..RelaySettings::new("ledger", root)
+    }
+}
+
+async fn outbox_left(store: &EventStore) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM outbox")
+        .fetch_one(store.pool())
+        .await
+        .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn events_appended_while_nats_is_down_all_arrive_once_and_in_stream_order() {
     let fx = support::store().await;
@@ -32,11 +157,7 @@ async fn events_appended_while_nats_is_down_all_arrive_once_and_in_stream_order(
         .await
         .unwrap();
     let js = jetstream::new(client.clone());
-    let settings = RelaySettings {
-        poll_interval: Duration::from_millis(100),
-        max_backoff: Duration::from_millis(500),
-        ..RelaySettings::new("ledger", "relaytest")
-    };
+    let settings = settings("relaytest");
     let shutdown = CancellationToken::new();
     let relay = tokio::spawn(
         Relay::new(fx.store.clone(), client.clone(), settings.clone()).run(shutdown.clone()),
@@ -49,90 +170,209 @@ async fn events_appended_while_nats_is_down_all_arrive_once_and_in_stream_order(
     .await;
 
     nats.stop().await;
-    let ctx = CommandContext::new(Uuid::now_v7(), "test");
     let streams: Vec<Uuid> = (0..10).map(|_| Uuid::now_v7()).collect();
-    let mut written = HashMap::new();
-    for version in 0..100 {
-        for stream in &streams {
-            let mut tx = fx.store.begin().await.unwrap();
-            let recorded = fx
-                .store
-                .append(
-                    &mut tx,
-                    "ledger",
-                    *stream,
-                    version,
-                    &ctx.metadata,
-                    &[LedgerEvent::Deposited { amount: 1 }],
-                )
-                .await
-                .unwrap();
-            tx.commit().await.unwrap();
-            fx.store.signal().appended();
-            written.insert(recorded[0].event_id, (*stream, recorded[0].version));
-        }
-    }
+    let written = append(&fx.store, &streams, 0..100, no_padding).await;
     assert_eq!(written.len(), 1000, "appends succeed while NATS is down");
 
     nats.restart().await.unwrap();
+    wait_for("the outbox to drain", Duration::from_secs(90), async || {
+        outbox_left(&fx.store).await == 0
+    })
+    .await;
+    assert_once_in_order(&read_back(&js, &settings.stream_name).await, &written);
+    shutdown.cancel();
+    relay.await.unwrap();
+}
+
+/// NATS goes away with a batch in flight and stays away for longer than the
+/// relay waits for an ack: publishes time out after later ones were sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn nats_gone_longer_than_the_ack_timeout_mid_batch_loses_and_reorders_nothing() {
+    let fx = support::store().await;
+    let mut nats = PrivateNats::start().await.unwrap();
+    let client = async_nats::ConnectOptions::new()
+        .retry_on_initial_connect()
+        .connect(nats.url())
+        .await
+        .unwrap();
+    let js = jetstream::new(client.clone());
+    let settings = RelaySettings {
+        ack_timeout: Duration::from_millis(500),
+        ..settings("relayfault")
+    };
+    let streams: Vec<Uuid> = (0..50).map(|_| Uuid::now_v7()).collect();
+    let written = append(&fx.store, &streams, 0..100, no_padding).await;
+    let shutdown = CancellationToken::new();
+    let relay = tokio::spawn(
+        Relay::new(fx.store.clone(), client.clone(), settings.clone()).run(shutdown.clone()),
+    );
     wait_for(
-        "all 1,000 events on JetStream",
-        Duration::from_secs(90),
-        async || match js.get_stream(&settings.stream_name).await {
-            Ok(mut stream) => stream
-                .info()
-                .await
-                .map(|i| i.state.messages >= 1000)
-                .unwrap_or(false),
-            Err(_) => false,
-        },
+        "the relay to be mid-way",
+        Duration::from_secs(60),
+        async || stored_messages(&js, &settings.stream_name).await > 500,
     )
     .await;
+    nats.kill().await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    nats.restart().await.unwrap();
+    wait_for("the outbox to drain", Duration::from_secs(90), async || {
+        outbox_left(&fx.store).await == 0
+    })
+    .await;
+    assert_once_in_order(&read_back(&js, &settings.stream_name).await, &written);
+    shutdown.cancel();
+    relay.await.unwrap();
+}
+
+/// A crash between JetStream's ack and the outbox delete leaves published
+/// rows in the outbox: published again, they are acknowledged as duplicates
+/// and stored once, and the rows after them go out in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn rows_published_but_not_deleted_are_stored_once_when_published_again() {
+    let fx = support::store().await;
+    let nats = tenure_testkit::TestNats::connect().await.unwrap();
+    let client = nats.client().await;
+    let js = jetstream::new(client.clone());
+    let settings = settings(&nats.subject_root());
+    let streams: Vec<Uuid> = (0..5).map(|_| Uuid::now_v7()).collect();
+    let mut written = append(&fx.store, &streams, 0..20, no_padding).await;
+    let shutdown = CancellationToken::new();
+    let relay = tokio::spawn(
+        Relay::new(fx.store.clone(), client.clone(), settings.clone()).run(shutdown.clone()),
+    );
     wait_for("the outbox to drain", Duration::from_secs(30), async || {
-        let left: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox")
+        outbox_left(&fx.store).await == 0
+    })
+    .await;
+    shutdown.cancel();
+    relay.await.unwrap();
+
+    // As if the relay had crashed before deleting the last 30 rows.
+    sqlx::query(
+        "INSERT INTO outbox (tenant_id, stream_id, version) \
+         SELECT tenant_id, stream_id, version FROM events ORDER BY position DESC LIMIT 30",
+    )
+    .execute(fx.store.pool())
+    .await
+    .unwrap();
+    written.extend(append(&fx.store, &streams, 20..30, no_padding).await);
+    let shutdown = CancellationToken::new();
+    let relay = tokio::spawn(
+        Relay::new(fx.store.clone(), client.clone(), settings.clone()).run(shutdown.clone()),
+    );
+    wait_for(
+        "the outbox to drain again",
+        Duration::from_secs(30),
+        async || outbox_left(&fx.store).await == 0,
+    )
+    .await;
+    assert_once_in_order(&read_back(&js, &settings.stream_name).await, &written);
+    shutdown.cancel();
+    relay.await.unwrap();
+}
+
+/// Another publisher writes to the stream while the relay drains a backlog:
+/// the relay's expected sequence no longer holds, it reads the stream again
+/// and goes on. (Order on JetStream is the relay's promise only while it is
+/// the stream's one publisher; consumers keep each stream's order anyway.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_stream_written_by_another_publisher_mid_drain_still_gets_every_event_once() {
+    let fx = support::store().await;
+    let nats = tenure_testkit::TestNats::connect().await.unwrap();
+    let client = nats.client().await;
+    let js = jetstream::new(client.clone());
+    let settings = settings(&nats.subject_root());
+    let streams: Vec<Uuid> = (0..20).map(|_| Uuid::now_v7()).collect();
+    let written = append(&fx.store, &streams, 0..100, no_padding).await;
+    let shutdown = CancellationToken::new();
+    let relay = tokio::spawn(
+        Relay::new(fx.store.clone(), client.clone(), settings.clone()).run(shutdown.clone()),
+    );
+    wait_for("the stream", Duration::from_secs(20), async || {
+        stored_messages(&js, &settings.stream_name).await > 0
+    })
+    .await;
+    let mut foreign = 0;
+    while outbox_left(&fx.store).await > 0 && foreign < 200 {
+        let subject = format!("{}.0.Foreign", settings.service_subjects());
+        js.publish(subject, "x".into())
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+        foreign += 1;
+    }
+    wait_for("the outbox to drain", Duration::from_secs(60), async || {
+        outbox_left(&fx.store).await == 0
+    })
+    .await;
+    assert!(
+        foreign > 0,
+        "the other publisher wrote while the relay drained"
+    );
+    assert_once_in_order(&read_back(&js, &settings.stream_name).await, &written);
+    shutdown.cancel();
+    relay.await.unwrap();
+}
+
+/// An event larger than the stream accepts is refused every time: it is
+/// parked with the reason, its stream's later events wait behind it, and
+/// every other stream is relayed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_row_jetstream_always_refuses_is_parked_and_only_its_stream_waits() {
+    let fx = support::store().await;
+    let nats = tenure_testkit::TestNats::connect().await.unwrap();
+    let client = nats.client().await;
+    let js = jetstream::new(client.clone());
+    let settings = RelaySettings {
+        max_message_size: 4096,
+        ..settings(&nats.subject_root())
+    };
+    let streams: Vec<Uuid> = (0..4).map(|_| Uuid::now_v7()).collect();
+    let poisoned = streams[1];
+    let written = append(&fx.store, &streams, 0..10, |stream, version| {
+        if stream == poisoned && version == 4 {
+            10_000
+        } else {
+            0
+        }
+    })
+    .await;
+    let shutdown = CancellationToken::new();
+    let relay = tokio::spawn(
+        Relay::new(fx.store.clone(), client.clone(), settings.clone()).run(shutdown.clone()),
+    );
+    wait_for(
+        "the other streams relayed",
+        Duration::from_secs(60),
+        async || outbox_left(&fx.store).await == 5,
+    )
+    .await;
+    let (version, error): (i64, String) =
+        sqlx::query_as("SELECT version, error FROM outbox_parked WHERE stream_id = $1")
+            .bind(poisoned)
             .fetch_one(fx.store.pool())
             .await
             .unwrap();
-        left == 0
-    })
-    .await;
-
-    let stream = js.get_stream(&settings.stream_name).await.unwrap();
-    let consumer = stream
-        .create_consumer(pull::Config {
-            ack_policy: jetstream::consumer::AckPolicy::None,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    let mut messages = consumer
-        .fetch()
-        .max_messages(2000)
-        .expires(Duration::from_secs(2))
-        .messages()
-        .await
-        .unwrap();
-    let mut seen = HashSet::new();
-    let mut last_version: HashMap<Uuid, i64> = HashMap::new();
-    while let Some(message) = messages.next().await {
-        let message = message.unwrap();
-        let message_headers = message.headers.clone().unwrap();
-        let id = headers::get_uuid(&message_headers, headers::MSG_ID).unwrap();
-        assert!(seen.insert(id), "event {id} arrived twice");
-        let (stream_id, version) = written[&id];
-        let previous = last_version.insert(stream_id, version).unwrap_or(0);
-        assert_eq!(
-            version,
-            previous + 1,
-            "stream {stream_id} in order without gaps"
-        );
-        assert_eq!(
-            headers::get(&message_headers, headers::CE_SUBJECT),
-            Some(stream_id.to_string().as_str())
-        );
-    }
-    assert_eq!(seen.len(), 1000, "every event arrived exactly once");
-
+    assert_eq!(version, 5, "the fifth event of the stream was refused");
+    assert!(!error.is_empty());
+    let held_back: Vec<i64> =
+        sqlx::query_scalar("SELECT version FROM outbox WHERE stream_id = $1 ORDER BY version")
+            .bind(poisoned)
+            .fetch_all(fx.store.pool())
+            .await
+            .unwrap();
+    assert_eq!(
+        held_back,
+        vec![6, 7, 8, 9, 10],
+        "its later events wait behind it"
+    );
+    let read = read_back(&js, &settings.stream_name).await;
+    let expected: HashMap<Uuid, (Uuid, i64)> = written
+        .into_iter()
+        .filter(|(_, (stream, version))| *stream != poisoned || *version < 5)
+        .collect();
+    assert_once_in_order(&read, &expected);
     shutdown.cancel();
     relay.await.unwrap();
 }
@@ -142,10 +382,7 @@ async fn only_one_relay_of_a_service_is_active_at_a_time() {
     let fx = support::store().await;
     let nats = tenure_testkit::TestNats::connect().await.unwrap();
     let client = nats.client().await;
-    let settings = RelaySettings {
-        poll_interval: Duration::from_millis(50),
-        ..RelaySettings::new("ledger", &nats.subject_root())
-    };
+    let settings = settings(&nats.subject_root());
     let shutdown = CancellationToken::new();
     let first = tokio::spawn(
         Relay::new(fx.store.clone(), client.clone(), settings.clone()).run(shutdown.clone()),
@@ -153,48 +390,88 @@ async fn only_one_relay_of_a_service_is_active_at_a_time() {
     let second = tokio::spawn(
         Relay::new(fx.store.clone(), client.clone(), settings.clone()).run(shutdown.clone()),
     );
-
-    let ctx = CommandContext::new(Uuid::now_v7(), "test");
-    for version in 0..50 {
-        let mut tx = fx.store.begin().await.unwrap();
-        fx.store
-            .append(
-                &mut tx,
-                "ledger",
-                Uuid::nil(),
-                version,
-                &ctx.metadata,
-                &[LedgerEvent::Deposited { amount: 1 }],
-            )
-            .await
-            .unwrap();
-        tx.commit().await.unwrap();
-    }
+    let written = append(&fx.store, &[Uuid::now_v7()], 0..50, no_padding).await;
     let js = jetstream::new(client);
     wait_for(
         "50 events on JetStream",
         Duration::from_secs(30),
-        async || match js.get_stream(&settings.stream_name).await {
-            Ok(mut stream) => stream
-                .info()
-                .await
-                .map(|i| i.state.messages == 50)
-                .unwrap_or(false),
-            Err(_) => false,
-        },
+        async || stored_messages(&js, &settings.stream_name).await == 50,
     )
     .await;
-    let holders: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND objid::bigint = $1 \
-         AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
-    )
-    .bind(i64::from(fx.store.appender_lock().key + 1))
-    .fetch_one(fx.store.pool())
-    .await
-    .unwrap();
-    assert_eq!(holders, 1, "one relay holds the lock, the other waits");
-
+    let holders: i64 = sqlx::query_scalar("SELECT count(*) FROM leases WHERE name = $1")
+        .bind(settings.lease_name())
+        .fetch_one(fx.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(holders, 1, "one relay holds the lease, the other waits");
+    assert_once_in_order(&read_back(&js, &settings.stream_name).await, &written);
     shutdown.cancel();
     first.await.unwrap();
     second.await.unwrap();
+}
+
+/// A relay that hangs stops renewing its lease; once the lease expires,
+/// another replica relays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_relay_that_stops_renewing_its_lease_is_replaced() {
+    let fx = support::store().await;
+    let nats = tenure_testkit::TestNats::connect().await.unwrap();
+    let client = nats.client().await;
+    let settings = settings(&nats.subject_root());
+    // The hung leader: it holds the lease and will never renew it.
+    sqlx::query("INSERT INTO leases (name, holder, expires_at) VALUES ($1, $2, now() + interval '2 seconds')")
+        .bind(settings.lease_name())
+        .bind(Uuid::now_v7())
+        .execute(fx.store.pool())
+        .await
+        .unwrap();
+    let written = append(&fx.store, &[Uuid::now_v7()], 0..10, no_padding).await;
+    let shutdown = CancellationToken::new();
+    let relay = tokio::spawn(
+        Relay::new(fx.store.clone(), client.clone(), settings.clone()).run(shutdown.clone()),
+    );
+    let js = jetstream::new(client);
+    wait_for(
+        "the events relayed after the takeover",
+        Duration::from_secs(30),
+        async || outbox_left(&fx.store).await == 0,
+    )
+    .await;
+    assert_once_in_order(&read_back(&js, &settings.stream_name).await, &written);
+    shutdown.cancel();
+    relay.await.unwrap();
+}
+
+/// The stream's replicas and limits follow the settings, also for a stream
+/// created before with others.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_existing_stream_is_brought_in_line_with_the_settings() {
+    let fx = support::store().await;
+    let nats = tenure_testkit::TestNats::connect().await.unwrap();
+    let client = nats.client().await;
+    let js = jetstream::new(client.clone());
+    let settings = RelaySettings {
+        max_message_size: 65_536,
+        ..settings(&nats.subject_root())
+    };
+    js.create_stream(jetstream::stream::Config {
+        name: settings.stream_name.clone(),
+        subjects: vec![format!("{}.>", settings.service_subjects())],
+        duplicate_window: Duration::from_secs(60),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let shutdown = CancellationToken::new();
+    let relay = tokio::spawn(
+        Relay::new(fx.store.clone(), client.clone(), settings.clone()).run(shutdown.clone()),
+    );
+    wait_for("the stream updated", Duration::from_secs(20), async || {
+        let mut stream = js.get_stream(&settings.stream_name).await.unwrap();
+        let config = stream.info().await.unwrap().config.clone();
+        config.max_message_size == 65_536 && config.duplicate_window == settings.duplicate_window
+    })
+    .await;
+    shutdown.cancel();
+    relay.await.unwrap();
 }

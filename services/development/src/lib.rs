@@ -36,7 +36,7 @@ pub enum ServiceError {
     #[error(transparent)]
     Serve(#[from] ServeError),
     #[error("rebuilding the people read model failed")]
-    Rebuild(#[source] people::RebuildError),
+    Rebuild(#[source] tenure_kernel::consumer::operations::ResetError),
 }
 
 /// The running service: its gRPC address and tasks.

@@ -1,10 +1,9 @@
 //! The people read model: what development knows of each employee, from the
 //! employees service's events.
 //!
-//! Events of one employee must apply in stream order. A redelivered event
-//! (version already applied) is skipped; an event that arrives before its
-//! predecessor fails, is delivered again later, and applies once the gap is
-//! filled — or is dead-lettered if it never is.
+//! The kernel's consumer hands over each employee's events exactly once and
+//! in version order (an early one waits, parked, for its predecessor), so
+//! every event here is the next one of its employee.
 
 use async_nats::jetstream;
 use async_trait::async_trait;
@@ -12,7 +11,9 @@ use chrono::NaiveDate;
 use prost::Message;
 use sqlx::{PgConnection, PgPool};
 use tenure_kernel::EventStore;
-use tenure_kernel::consumer::{ConsumerSettings, HandlerError, Incoming, MessageHandler};
+use tenure_kernel::consumer::{
+    ConsumerSettings, Failure, Incoming, MessageHandler, Outcome, operations,
+};
 use tenure_kernel::relay::stream_name;
 use tenure_proto::tenure::employees::v1 as employees;
 use uuid::Uuid;
@@ -20,13 +21,16 @@ use uuid::Uuid;
 /// The durable consumer feeding this read model.
 pub const CONSUMER: &str = "development-people";
 
-/// Reads every event of the employees service.
+/// Reads every event of the employees service; appends nothing.
 pub fn consumer_settings(subject_root: &str) -> ConsumerSettings {
-    ConsumerSettings::new(
-        CONSUMER,
-        &stream_name(subject_root, "employees"),
-        &format!("{subject_root}.employees.>"),
-    )
+    ConsumerSettings {
+        appends: false,
+        ..ConsumerSettings::new(
+            CONSUMER,
+            &stream_name(subject_root, "employees"),
+            &format!("{subject_root}.employees"),
+        )
+    }
 }
 
 /// A person as the development service knows them.
@@ -66,37 +70,54 @@ impl MessageHandler for PeopleProjection {
         &self,
         conn: &mut PgConnection,
         message: &Incoming,
-    ) -> Result<(), HandlerError> {
-        let tenant = message.tenant_id.ok_or("event has no tenant header")?;
-        let employee = message
-            .stream_id
-            .ok_or("event has no ce-subject (employee id)")?;
-        let version = message
-            .stream_version
-            .ok_or("event has no stream version")?;
+    ) -> Result<Outcome, Failure> {
+        let tenant = message
+            .tenant_id
+            .ok_or_else(|| Failure::Rejected("event has no tenant header".into()))?;
+        let employee = message.stream_id;
+        let version = message.stream_version;
+        apply(conn, message, tenant, employee, version)
+            .await
+            .map_err(|error| match error {
+                ApplyError::Database(error) => Failure::from(error),
+                ApplyError::Malformed(reason) => Failure::Rejected(reason),
+            })?;
+        Ok(Outcome::Applied)
+    }
+}
 
-        let applied: Option<i64> = sqlx::query_scalar(
-            "SELECT last_event_version FROM people WHERE tenant_id = $1 AND employee_id = $2",
-        )
-        .bind(tenant)
-        .bind(employee)
-        .fetch_optional(&mut *conn)
-        .await?;
-        let expected = applied.unwrap_or(0) + 1;
-        if version < expected {
-            return Ok(()); // applied before
-        }
-        if version > expected {
-            return Err(format!(
-                "event version {version} of employee {employee} arrived before version {expected}"
-            )
-            .into());
-        }
-        let payload = &message.payload[..];
-        match message.event_type.as_str() {
-            "EmployeeHired" => {
-                let e = employees::EmployeeHired::decode(payload)?;
-                sqlx::query(
+/// Why an event was not applied.
+enum ApplyError {
+    Database(sqlx::Error),
+    /// The event cannot be read: retrying will not help.
+    Malformed(String),
+}
+
+impl From<sqlx::Error> for ApplyError {
+    fn from(error: sqlx::Error) -> Self {
+        ApplyError::Database(error)
+    }
+}
+
+impl From<prost::DecodeError> for ApplyError {
+    fn from(error: prost::DecodeError) -> Self {
+        ApplyError::Malformed(error.to_string())
+    }
+}
+
+/// Applies the next event of one employee.
+async fn apply(
+    conn: &mut PgConnection,
+    message: &Incoming,
+    tenant: Uuid,
+    employee: Uuid,
+    version: i64,
+) -> Result<(), ApplyError> {
+    let payload = &message.payload[..];
+    match message.event_type.as_str() {
+        "EmployeeHired" => {
+            let e = employees::EmployeeHired::decode(payload)?;
+            sqlx::query(
                     "INSERT INTO people (tenant_id, employee_id, display_name, department, role_title, manager_id, \
                      active, hired_on, last_event_version) VALUES ($1, $2, $3, $4, $5, $6, true, $7, $8)",
                 )
@@ -110,23 +131,23 @@ impl MessageHandler for PeopleProjection {
                 .bind(version)
                 .execute(&mut *conn)
                 .await?;
-                return Ok(());
-            }
-            "PersonalDetailsChanged" => {
-                let e = employees::PersonalDetailsChanged::decode(payload)?;
-                update(
-                    conn,
-                    "display_name = $4",
-                    tenant,
-                    employee,
-                    version,
-                    display_name(&e.given_name, &e.family_name),
-                )
-                .await?;
-            }
-            "RoleChanged" => {
-                let e = employees::RoleChanged::decode(payload)?;
-                sqlx::query(
+            return Ok(());
+        }
+        "PersonalDetailsChanged" => {
+            let e = employees::PersonalDetailsChanged::decode(payload)?;
+            update(
+                conn,
+                "display_name = $4",
+                tenant,
+                employee,
+                version,
+                display_name(&e.given_name, &e.family_name),
+            )
+            .await?;
+        }
+        "RoleChanged" => {
+            let e = employees::RoleChanged::decode(payload)?;
+            sqlx::query(
                     "UPDATE people SET role_title = $4, department = $5, last_event_version = $3, updated_at = now() \
                      WHERE tenant_id = $1 AND employee_id = $2",
                 )
@@ -137,25 +158,23 @@ impl MessageHandler for PeopleProjection {
                 .bind(&e.department)
                 .execute(&mut *conn)
                 .await?;
-            }
-            "ManagerAssigned" => {
-                let e = employees::ManagerAssigned::decode(payload)?;
-                update(
-                    conn,
-                    "manager_id = $4",
-                    tenant,
-                    employee,
-                    version,
-                    optional_uuid(e.manager_id.as_deref())?,
-                )
-                .await?;
-            }
-            "EmploymentEnded" => {
-                update(conn, "active = $4", tenant, employee, version, false).await?
-            }
-            "EmployeeRehired" => {
-                let e = employees::EmployeeRehired::decode(payload)?;
-                sqlx::query(
+        }
+        "ManagerAssigned" => {
+            let e = employees::ManagerAssigned::decode(payload)?;
+            update(
+                conn,
+                "manager_id = $4",
+                tenant,
+                employee,
+                version,
+                optional_uuid(e.manager_id.as_deref())?,
+            )
+            .await?;
+        }
+        "EmploymentEnded" => update(conn, "active = $4", tenant, employee, version, false).await?,
+        "EmployeeRehired" => {
+            let e = employees::EmployeeRehired::decode(payload)?;
+            sqlx::query(
                     "UPDATE people SET active = true, role_title = COALESCE(NULLIF($4, ''), role_title), \
                      department = COALESCE(NULLIF($5, ''), department), \
                      manager_id = $6, last_event_version = $3, updated_at = now() \
@@ -169,19 +188,18 @@ impl MessageHandler for PeopleProjection {
                 .bind(optional_uuid(e.manager_id.as_deref())?)
                 .execute(&mut *conn)
                 .await?;
-            }
-            // Events that change nothing here still advance the version.
-            _ => {
-                sqlx::query("UPDATE people SET last_event_version = $3 WHERE tenant_id = $1 AND employee_id = $2")
+        }
+        // Events that change nothing here still advance the version.
+        _ => {
+            sqlx::query("UPDATE people SET last_event_version = $3 WHERE tenant_id = $1 AND employee_id = $2")
                     .bind(tenant)
                     .bind(employee)
                     .bind(version)
                     .execute(&mut *conn)
                     .await?;
-            }
         }
-        Ok(())
     }
+    Ok(())
 }
 
 /// Sets one column (`assignment` uses `$4`) and the applied version.
@@ -214,49 +232,34 @@ fn display_name(given: &str, family: &str) -> String {
     format!("{given} {family}").trim().to_owned()
 }
 
-fn optional_uuid(value: Option<&str>) -> Result<Option<Uuid>, HandlerError> {
+fn optional_uuid(value: Option<&str>) -> Result<Option<Uuid>, ApplyError> {
     match value.filter(|v| !v.is_empty()) {
-        Some(v) => Ok(Some(Uuid::parse_str(v)?)),
+        Some(v) => Uuid::parse_str(v)
+            .map(Some)
+            .map_err(|e| ApplyError::Malformed(format!("manager id: {e}"))),
         None => Ok(None),
     }
 }
 
-fn date(value: &str) -> Result<NaiveDate, HandlerError> {
-    Ok(NaiveDate::parse_from_str(value, "%Y-%m-%d")?)
+fn date(value: &str) -> Result<NaiveDate, ApplyError> {
+    NaiveDate::parse_from_str(value, "%Y-%m-%d")
+        .map_err(|e| ApplyError::Malformed(format!("effective date {value:?}: {e}")))
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum RebuildError {
-    #[error("cannot empty the read model")]
-    Database(#[from] sqlx::Error),
-    #[error("cannot reset the JetStream consumer")]
-    Consumer(#[source] async_nats::Error),
-}
-
-/// Empties `people` and this consumer's inbox, and deletes the durable
-/// consumer, so the next run consumes the employees stream from its start.
+/// Empties `people` and makes its consumer start over from the beginning
+/// of the employees stream, which the service does when it runs next.
+/// Refused while the service runs (see [`operations::reset`]).
 pub async fn rebuild(
     store: &EventStore,
     nats: async_nats::Client,
     settings: &ConsumerSettings,
-) -> Result<(), RebuildError> {
+) -> Result<(), operations::ResetError> {
     let js = jetstream::new(nats);
-    let stream = js
-        .get_stream(&settings.stream)
-        .await
-        .map_err(|e| RebuildError::Consumer(e.into()))?;
-    if stream.consumer_info(&settings.name).await.is_ok() {
-        stream
-            .delete_consumer(&settings.name)
+    operations::reset(store.pool(), &js, settings, async |tx| {
+        sqlx::query("DELETE FROM people")
+            .execute(tx)
             .await
-            .map_err(|e| RebuildError::Consumer(e.into()))?;
-    }
-    let mut tx = store.pool().begin().await?;
-    sqlx::query("DELETE FROM people").execute(&mut *tx).await?;
-    sqlx::query("DELETE FROM inbox WHERE consumer = $1")
-        .bind(&settings.name)
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    Ok(())
+            .map(drop)
+    })
+    .await
 }

@@ -122,13 +122,13 @@ pub async fn start(config: &Config, shutdown: CancellationToken) -> Result<Runni
     let offboarding = Consumer::new(
         store.clone(),
         nats.clone(),
-        reactions::consumer_settings(root, "offboarding", "OffboardingCompleted"),
+        reactions::consumer_settings(root, "offboarding"),
         Arc::new(reactions::OffboardingReaction::new(repository.clone())),
     );
     let alumni = Consumer::new(
         store.clone(),
         nats.clone(),
-        reactions::consumer_settings(root, "alumni", "AlumnusRehired"),
+        reactions::consumer_settings(root, "alumni"),
         Arc::new(reactions::AlumniReaction::new(
             repository,
             store.pool().clone(),

@@ -69,7 +69,7 @@ pub async fn run(plan: &Plan) -> anyhow::Result<Outcome> {
     .await?;
     arrivals::install(&pool, pipe::TABLE, "id", RAW_CHANNEL).await?;
     let raw_seen = Arrivals::listen(&infra.database.url, RAW_CHANNEL).await?;
-    let hired_subject = format!("{}.employees.EmployeeHired", servers.subject_root);
+    let hired_subject = format!("{}.employees.*.EmployeeHired", servers.subject_root);
     let published = Arrivals::subscribe(&client, hired_subject, headers::CE_SUBJECT).await?;
 
     let tenant = Tenant::random();

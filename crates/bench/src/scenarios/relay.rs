@@ -153,12 +153,13 @@ pub async fn run(plan: &Plan) -> anyhow::Result<Outcome> {
     Ok(outcome)
 }
 
-/// The message the relay publishes for `event`, sent to `<root>.raw.<type>`.
+/// The message the relay publishes for `event`, sent to `<root>.raw.<partition>.<type>`.
 fn raw_message(event: &SeedEvent, tenant_id: Uuid, root: &str) -> RawMessage {
     let recorded = event.recorded(tenant_id);
-    let relay_subject = format!("{root}.employees.{}", event.event_type);
+    let partition = tenure_kernel::partition::partition_of(recorded.stream_id);
+    let relay_subject = format!("{root}.employees.{partition}.{}", event.event_type);
     RawMessage {
-        subject: format!("{root}.raw.{}", event.event_type),
+        subject: format!("{root}.raw.{partition}.{}", event.event_type),
         headers: headers::for_event(&recorded, "employees", &relay_subject),
         payload: Bytes::from(event.payload.clone()),
     }

@@ -1,7 +1,22 @@
 //! Relaying the outbox: read the oldest rows, publish them all before
 //! awaiting any ack, delete the acknowledged prefix — with the next batch
 //! already published while the acks of the last one come back.
+//!
+//! JetStream stores the messages exactly in outbox order: every publish
+//! carries `Nats-Expected-Last-Sequence`, the sequence its predecessor gets.
+//! When one publish fails (a timeout, a lost connection, a leader election),
+//! every later one in flight fails too, instead of being stored before it;
+//! the relay reads the stream's last sequence again and goes on from the
+//! first unacknowledged row. A row published before but not deleted (a crash
+//! between ack and delete) is acknowledged as a duplicate by `Nats-Msg-Id`
+//! (JetStream checks it before the expected sequence).
+//!
+//! The expected sequence is absolute, so this order holds while the relay is
+//! the stream's one publisher. A second one (a relay that lost its lease and
+//! has not noticed yet: at most one batch) can make a later publish match;
+//! consumers still apply each stream in version order, parking what comes early.
 
+use async_nats::jetstream::context::{PublishError, PublishErrorKind};
 use async_nats::jetstream::{self, stream};
 use bytes::Bytes;
 use sqlx::FromRow;
@@ -9,6 +24,7 @@ use sqlx::FromRow;
 use super::{RelaySettings, headers};
 use crate::aggregate::EventData;
 use crate::event::Recorded;
+use crate::lease::Held;
 use crate::store::EventStore;
 
 #[derive(Debug, thiserror::Error)]
@@ -18,11 +34,40 @@ pub(crate) enum RelayError {
     #[error("JetStream did not take event {event_id}")]
     Publish {
         event_id: uuid::Uuid,
+        outbox_id: i64,
+        #[source]
+        source: PublishError,
+    },
+    #[error("cannot create or update the JetStream stream {stream}")]
+    Stream {
+        stream: String,
         #[source]
         source: async_nats::Error,
     },
-    #[error("cannot create or update the JetStream stream")]
-    Stream(#[source] async_nats::Error),
+}
+
+impl RelayError {
+    /// A refusal that will not change by retrying: the row itself is the problem.
+    pub(crate) fn refused_row(&self) -> Option<i64> {
+        match self {
+            RelayError::Publish {
+                outbox_id, source, ..
+            } if matches!(
+                source.kind(),
+                PublishErrorKind::MaxPayloadExceeded | PublishErrorKind::Other
+            ) =>
+            {
+                Some(*outbox_id)
+            }
+            _ => None,
+        }
+    }
+
+    /// The stream moved on under this relay: another publisher, or a
+    /// duplicate that took no sequence. Retried at once from a fresh sequence.
+    pub(crate) fn is_sequence_mismatch(&self) -> bool {
+        matches!(self, RelayError::Publish { source, .. } if source.kind() == PublishErrorKind::WrongLastSequence)
+    }
 }
 
 #[derive(FromRow)]
@@ -32,21 +77,44 @@ struct OutboxRow {
     event: crate::store::record::EventRow,
 }
 
-/// Creates the service's stream if missing.
+/// Creates the service's stream, or brings an existing one's replicas,
+/// subjects and window in line with the settings.
 pub(crate) async fn ensure_stream(
     js: &jetstream::Context,
     settings: &RelaySettings,
 ) -> Result<(), RelayError> {
-    js.get_or_create_stream(stream::Config {
+    js.create_or_update_stream(stream::Config {
         name: settings.stream_name.clone(),
         subjects: vec![settings.all_subjects()],
         duplicate_window: settings.duplicate_window,
-        storage: stream::StorageType::File,
+        storage: settings.storage,
+        num_replicas: settings.replicas,
+        max_message_size: settings.max_message_size,
         ..Default::default()
     })
     .await
-    .map_err(|e| RelayError::Stream(e.into()))?;
+    .map_err(|e| RelayError::Stream {
+        stream: settings.stream_name.clone(),
+        source: e.into(),
+    })?;
     Ok(())
+}
+
+/// The sequence of the stream's last message: the next publish expects it.
+pub(crate) async fn last_sequence(
+    js: &jetstream::Context,
+    settings: &RelaySettings,
+) -> Result<u64, RelayError> {
+    let stream_error = |e: async_nats::Error| RelayError::Stream {
+        stream: settings.stream_name.clone(),
+        source: e,
+    };
+    let mut stream = js
+        .get_stream(&settings.stream_name)
+        .await
+        .map_err(|e| stream_error(e.into()))?;
+    let info = stream.info().await.map_err(|e| stream_error(e.into()))?;
+    Ok(info.state.last_sequence)
 }
 
 /// A published event whose ack has not been awaited yet.
@@ -56,52 +124,70 @@ struct InFlight {
     ack: jetstream::context::PublishAckFuture,
 }
 
-/// Relays until the outbox is empty; returns how many rows were relayed.
-///
-/// Batches overlap: batch N+1 is read and published before the acks of batch
-/// N are awaited, so JetStream always has work in hand. Rows are deleted up
-/// to the first failed publish; that one and all after it stay for the next
-/// attempt, which JetStream deduplicates where they had arrived.
+/// How far a drain got.
+pub(crate) struct Drained {
+    pub relayed: usize,
+    /// Why it stopped before the outbox was empty.
+    pub failure: Option<RelayError>,
+}
+
+/// Relays until the outbox is empty or a publish fails, starting after the
+/// stream's last sequence `last`. The lease is renewed before every batch,
+/// and the drain ends when it is lost.
 pub(crate) async fn drain(
     store: &EventStore,
     js: &jetstream::Context,
     settings: &RelaySettings,
-) -> Result<usize, RelayError> {
+    mut last: u64,
+    lease: &Held,
+) -> Result<Drained, RelayError> {
     let mut relayed = 0;
     let mut previous: Vec<InFlight> = Vec::new();
     loop {
+        if !lease.renew().await {
+            return Ok(Drained {
+                relayed,
+                failure: None,
+            });
+        }
         let exclude: Vec<i64> = previous.iter().map(|p| p.outbox_id).collect();
-        let (published, publish_failure) = publish_next(store, js, settings, &exclude).await?;
+        let (published, publish_failure) =
+            publish_next(store, js, settings, &exclude, &mut last).await?;
         let settled = settle(store, std::mem::take(&mut previous)).await?;
         relayed += settled.acknowledged;
         if let Some(error) = settled.failure.or(publish_failure) {
             // What is still in flight stays in the outbox for the next attempt.
-            return if relayed > 0 {
-                tracing::warn!(error = %error, relayed, "relay stopped at an unacknowledged event");
-                Ok(relayed)
-            } else {
-                Err(error)
-            };
+            return Ok(Drained {
+                relayed,
+                failure: Some(error),
+            });
         }
         if published.is_empty() {
-            return Ok(relayed);
+            return Ok(Drained {
+                relayed,
+                failure: None,
+            });
         }
         previous = published;
     }
 }
 
-/// Reads the oldest outbox rows not already in flight and publishes them
-/// all, awaiting no ack. A publish that cannot even be sent stops the batch.
+/// Reads the oldest outbox rows not already in flight, of streams with no
+/// parked row, and publishes them all, awaiting no ack. A publish that cannot
+/// even be sent stops the batch.
 async fn publish_next(
     store: &EventStore,
     js: &jetstream::Context,
     settings: &RelaySettings,
     exclude: &[i64],
+    last: &mut u64,
 ) -> Result<(Vec<InFlight>, Option<RelayError>), RelayError> {
     let sql = format!(
         "SELECT o.id AS outbox_id, {} FROM outbox o \
          JOIN events e ON e.stream_id = o.stream_id AND e.version = o.version \
-         WHERE o.id <> ALL($2) ORDER BY o.id LIMIT $1",
+         WHERE o.id <> ALL($2) \
+           AND NOT EXISTS (SELECT 1 FROM outbox_parked p WHERE p.stream_id = o.stream_id) \
+         ORDER BY o.id LIMIT $1",
         crate::store::record::EVENT_COLUMNS
     );
     let rows: Vec<OutboxRow> = sqlx::query_as(&sql)
@@ -112,22 +198,27 @@ async fn publish_next(
     let mut in_flight = Vec::with_capacity(rows.len());
     for row in rows {
         let mut event: Recorded<EventData> = row.event.into();
-        let subject = settings.subject(&event.event.event_type);
+        let subject = settings.subject(&event.event.event_type, event.stream_id);
         let headers = headers::for_event(&event, &settings.service, &subject);
         let payload = Bytes::from(std::mem::take(&mut event.event.payload));
         let publish = jetstream::message::PublishMessage::build()
             .payload(payload)
-            .headers(headers);
+            .headers(headers)
+            .expected_last_sequence(*last);
         match js.send_publish(subject, publish).await {
-            Ok(ack) => in_flight.push(InFlight {
-                outbox_id: row.outbox_id,
-                event_id: event.event_id,
-                ack,
-            }),
+            Ok(ack) => {
+                *last += 1;
+                in_flight.push(InFlight {
+                    outbox_id: row.outbox_id,
+                    event_id: event.event_id,
+                    ack,
+                })
+            }
             Err(error) => {
                 let failure = RelayError::Publish {
                     event_id: event.event_id,
-                    source: error.into(),
+                    outbox_id: row.outbox_id,
+                    source: error,
                 };
                 return Ok((in_flight, Some(failure)));
             }
@@ -155,7 +246,8 @@ async fn settle(store: &EventStore, batch: Vec<InFlight>) -> Result<Settled, Rel
                 if failure.is_none() {
                     failure = Some(RelayError::Publish {
                         event_id: in_flight.event_id,
-                        source: error.into(),
+                        outbox_id: in_flight.outbox_id,
+                        source: error,
                     });
                 }
             }
@@ -171,4 +263,23 @@ async fn settle(store: &EventStore, batch: Vec<InFlight>) -> Result<Settled, Rel
         acknowledged: acknowledged.len(),
         failure,
     })
+}
+
+/// Moves an outbox row JetStream refuses every time aside, with the reason:
+/// the later rows of its stream wait behind it, the other streams go on.
+pub(crate) async fn park(
+    store: &EventStore,
+    outbox_id: i64,
+    error: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "WITH moved AS (DELETE FROM outbox WHERE id = $1 RETURNING id, tenant_id, stream_id, version) \
+         INSERT INTO outbox_parked (id, tenant_id, stream_id, version, error) \
+         SELECT id, tenant_id, stream_id, version, $2 FROM moved",
+    )
+    .bind(outbox_id)
+    .bind(error)
+    .execute(store.pool())
+    .await?;
+    Ok(())
 }

@@ -2,29 +2,36 @@
 //! JetStream, pipelined, and deletes rows only after JetStream acknowledged
 //! them.
 //!
-//! - One relay per service is active: it holds a session advisory lock on a
-//!   dedicated connection ([`leader`]); replicas wait for it.
+//! - One relay per service is active: it holds the relay's lease
+//!   ([`crate::lease`]) and renews it before every batch; a relay that hangs
+//!   stops renewing and another replica takes over once the lease expires.
+//!   A relay that wakes up after losing it is fenced off by JetStream itself:
+//!   its publishes expect a last sequence the stream has moved past.
 //! - It wakes when this process appends (in memory), on `LISTEN` for appends
 //!   in other replicas ([`notifier`]), and on a poll timer as a safety net.
 //! - Every message carries `Nats-Msg-Id` = event id, so a batch published
-//!   again after a crash or a failed ack is dropped by JetStream's duplicate
-//!   window. Consumers deduplicate too (inbox), for repeats beyond the window.
-//! - Per-stream order: rows go out in outbox order, a stream's appends are
-//!   sequential, and after a failure the relay starts again from the first
-//!   unacknowledged row.
+//!   again after a crash is dropped by JetStream's duplicate window.
+//!   Consumers recognize repeats beyond the window by stream version.
+//! - Order: JetStream stores messages in outbox order, which is commit order
+//!   per stream (see [`batch`]): a failed publish never lets a later one in first.
+//! - A row JetStream refuses every time is parked in `outbox_parked` with the
+//!   reason; the later rows of its stream wait behind it, all other streams go on.
+//! - Subjects carry the stream's partition: `<root>.<service>.<partition>.<EventType>`.
 
 mod batch;
 pub mod headers;
-mod leader;
 pub mod notifier;
 
 use std::time::Duration;
 
-use async_nats::jetstream;
+use async_nats::jetstream::{self, stream::StorageType};
 use sqlx::postgres::PgListener;
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, info, warn};
+use tracing::{debug, error, info, warn};
+use uuid::Uuid;
 
+use crate::lease;
+use crate::partition::partition_of;
 use crate::store::EventStore;
 
 /// Where and how a service's events are published.
@@ -44,6 +51,19 @@ pub struct RelaySettings {
     pub duplicate_window: Duration,
     /// The longest pause between attempts while NATS is unreachable.
     pub max_backoff: Duration,
+    /// How long JetStream may take to acknowledge a publish.
+    pub ack_timeout: Duration,
+    /// Copies of the stream JetStream keeps: 1 on a single server, 3 in a cluster.
+    pub replicas: usize,
+    /// File storage (durable) or memory.
+    pub storage: StorageType,
+    /// How long the relay's lease lasts without renewal: the longest time a
+    /// hung relay holds relaying up.
+    pub lease_ttl: Duration,
+    /// How often one row may be refused before it is parked.
+    pub refusals_before_parking: u32,
+    /// The largest message the stream stores, in bytes; -1: the server's limit.
+    pub max_message_size: i32,
 }
 
 impl RelaySettings {
@@ -56,12 +76,34 @@ impl RelaySettings {
             poll_interval: Duration::from_millis(500),
             duplicate_window: Duration::from_secs(600),
             max_backoff: Duration::from_secs(5),
+            ack_timeout: Duration::from_secs(5),
+            replicas: 1,
+            storage: StorageType::File,
+            lease_ttl: Duration::from_secs(15),
+            refusals_before_parking: 5,
+            max_message_size: -1,
         }
     }
 
-    /// `<root>.<service>.<event type>`.
-    pub fn subject(&self, event_type: &str) -> String {
-        format!("{}.{}.{}", self.subject_root, self.service, event_type)
+    /// `<root>.<service>.<partition>.<event type>`.
+    pub fn subject(&self, event_type: &str, stream_id: Uuid) -> String {
+        format!(
+            "{}.{}.{}.{}",
+            self.subject_root,
+            self.service,
+            partition_of(stream_id),
+            event_type
+        )
+    }
+
+    /// The subjects of the service's events up to the partition token.
+    pub fn service_subjects(&self) -> String {
+        format!("{}.{}", self.subject_root, self.service)
+    }
+
+    /// The lease the active relay holds.
+    pub fn lease_name(&self) -> String {
+        format!("relay:{}", self.stream_name)
     }
 
     /// The wildcard covering all of the service's subjects.
@@ -87,12 +129,14 @@ pub struct Relay {
     store: EventStore,
     jetstream: jetstream::Context,
     settings: RelaySettings,
+    /// This replica's identity in the lease.
+    holder: Uuid,
 }
 
 impl Relay {
     pub fn new(store: EventStore, client: async_nats::Client, settings: RelaySettings) -> Self {
         let jetstream = jetstream::ContextBuilder::new()
-            .timeout(Duration::from_secs(5))
+            .timeout(settings.ack_timeout)
             .max_ack_inflight(settings.batch_size.max(1) as usize * 3)
             .backpressure_on_inflight(true)
             .build(client);
@@ -100,33 +144,40 @@ impl Relay {
             store,
             jetstream,
             settings,
+            holder: Uuid::now_v7(),
         }
     }
 
     /// Relays until `shutdown`; waits its turn while another replica relays.
     pub async fn run(self, shutdown: CancellationToken) {
+        let lease = lease::Held {
+            pool: self.store.pool().clone(),
+            name: self.settings.lease_name(),
+            holder: self.holder,
+            ttl: self.settings.lease_ttl,
+        };
         while !shutdown.is_cancelled() {
-            let Some(mut leader) = leader::acquire(&self.store, &self.settings, &shutdown).await
-            else {
-                return;
-            };
-            info!(stream = %self.settings.stream_name, "relay active");
-            self.relay_while_leader(&mut leader, &shutdown).await;
-            leader.release().await;
+            if lease.renew().await {
+                info!(stream = %self.settings.stream_name, "relay active");
+                self.store.signal().set_local_relay(true);
+                self.relay_while_leader(&lease, &shutdown).await;
+                self.store.signal().set_local_relay(false);
+                lease.release().await;
+            } else {
+                debug!("another relay is active; waiting");
+            }
+            sleep_or_cancel(self.settings.lease_ttl / 3, &shutdown).await;
         }
     }
 
-    async fn relay_while_leader(
-        &self,
-        leader: &mut leader::Leadership,
-        shutdown: &CancellationToken,
-    ) {
+    async fn relay_while_leader(&self, lease: &lease::Held, shutdown: &CancellationToken) {
         let mut listener = self.listen().await;
         let mut stream_ready = false;
         let mut backoff = Duration::ZERO;
+        let mut refusals: Option<(i64, u32)> = None;
         while !shutdown.is_cancelled() {
-            if !leader.is_alive().await {
-                warn!("relay lost its leadership connection; electing again");
+            if !lease.renew().await {
+                warn!("relay lost its lease; electing again");
                 return;
             }
             if !stream_ready {
@@ -134,26 +185,82 @@ impl Relay {
                     Ok(()) => stream_ready = true,
                     Err(error) => {
                         backoff = next_backoff(backoff, self.settings.max_backoff);
-                        warn!(error = %error, retry_in = ?backoff, "JetStream stream not available");
+                        warn!(error = %crate::error::chain(&error), retry_in = ?backoff, "JetStream stream not available");
                         sleep_or_cancel(backoff, shutdown).await;
                         continue;
                     }
                 }
             }
-            match batch::drain(&self.store, &self.jetstream, &self.settings).await {
-                Ok(sent) => {
+            let drained = match batch::last_sequence(&self.jetstream, &self.settings).await {
+                Ok(last) => {
+                    // A drain step that hangs (a publish that never returns)
+                    // must not outlive the lease it runs under.
+                    let drain =
+                        batch::drain(&self.store, &self.jetstream, &self.settings, last, lease);
+                    match tokio::time::timeout(self.settings.lease_ttl, drain).await {
+                        Ok(drained) => drained,
+                        Err(_) => {
+                            error!(limit = ?self.settings.lease_ttl, "relay drain hung; starting over");
+                            continue;
+                        }
+                    }
+                }
+                Err(error) => Err(error),
+            };
+            match drained {
+                Ok(batch::Drained {
+                    relayed,
+                    failure: None,
+                }) => {
                     backoff = Duration::ZERO;
-                    if sent > 0 {
-                        debug!(sent, "relayed");
+                    refusals = None;
+                    if relayed > 0 {
+                        debug!(relayed, "relayed");
                     }
                     self.wait_for_work(&mut listener, shutdown).await;
                 }
-                Err(error) => {
+                Ok(batch::Drained {
+                    failure: Some(error),
+                    relayed,
+                }) if error.is_sequence_mismatch() => {
+                    debug!(
+                        relayed,
+                        "stream sequence moved; continuing from the stream's last message"
+                    );
+                }
+                Ok(batch::Drained {
+                    failure: Some(error),
+                    ..
+                })
+                | Err(error) => {
+                    if let Some(row) = error.refused_row() {
+                        let count = match refusals {
+                            Some((same, count)) if same == row => count + 1,
+                            _ => 1,
+                        };
+                        refusals = Some((row, count));
+                        if count >= self.settings.refusals_before_parking {
+                            self.park(row, &error).await;
+                            refusals = None;
+                            continue;
+                        }
+                    }
+                    stream_ready = false; // the stream may have been deleted or changed
                     backoff = next_backoff(backoff, self.settings.max_backoff);
-                    warn!(error = %error, retry_in = ?backoff, "relay batch failed; retrying from the first unacknowledged event");
+                    warn!(error = %crate::error::chain(&error), retry_in = ?backoff, "relay batch failed; retrying from the first unacknowledged event");
                     sleep_or_cancel(backoff, shutdown).await;
                 }
             }
+        }
+    }
+
+    async fn park(&self, outbox_id: i64, error: &batch::RelayError) {
+        let reason = crate::error::chain(error);
+        match batch::park(&self.store, outbox_id, &reason).await {
+            Ok(()) => {
+                error!(outbox_id, error = %reason, "JetStream refuses an outbox row every time; parked it in outbox_parked, later events of its stream wait behind it")
+            }
+            Err(db) => warn!(outbox_id, error = %db, "cannot park a refused outbox row"),
         }
     }
 
@@ -179,11 +286,13 @@ impl Relay {
                 None => std::future::pending::<()>().await,
             }
         };
+        // Never sleep past a third of the lease: it must be renewed in time.
+        let poll = self.settings.poll_interval.min(self.settings.lease_ttl / 3);
         tokio::select! {
             _ = shutdown.cancelled() => {}
             _ = self.store.signal().wait_local() => {}
             _ = notified => {}
-            _ = tokio::time::sleep(self.settings.poll_interval) => {}
+            _ = tokio::time::sleep(poll) => {}
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Tells relays in other replicas that this process appended, with one
-//! `NOTIFY` per burst of appends, outside the append transactions.
+//! `NOTIFY` per burst of appends, outside the append transactions, and none
+//! while the active relay is this process's own.
 
 use tokio_util::sync::CancellationToken;
 use tracing::debug;
@@ -13,6 +14,9 @@ pub async fn run(store: EventStore, shutdown: CancellationToken) {
         tokio::select! {
             _ = shutdown.cancelled() => return,
             _ = store.signal().wait_remote() => {}
+        }
+        if store.signal().local_relay_active() {
+            continue;
         }
         if let Err(error) = sqlx::query("SELECT pg_notify($1, '')")
             .bind(&channel)

@@ -8,11 +8,11 @@ use async_trait::async_trait;
 use prost::Message;
 use sqlx::{PgConnection, PgPool};
 use tenure_kernel::Repository;
-use tenure_kernel::consumer::{HandlerError, Incoming, MessageHandler};
+use tenure_kernel::consumer::{Failure, Incoming, MessageHandler, Outcome};
 use tenure_proto::tenure::alumni::v1 as alumni;
 use uuid::Uuid;
 
-use super::react;
+use super::{OrPoison, poison, react};
 use crate::domain::codec::contract_from_proto;
 use crate::domain::{
     Department, Employee, EmployeeCommand, EmployeeStatus, RehireEmployee, RoleTitle, parse_date,
@@ -38,41 +38,48 @@ impl MessageHandler for AlumniReaction {
         &self,
         conn: &mut PgConnection,
         message: &Incoming,
-    ) -> Result<(), HandlerError> {
+    ) -> Result<Outcome, Failure> {
         if message.event_type != "AlumnusRehired" {
-            return Ok(());
+            return Ok(Outcome::Skipped);
         }
-        let event = alumni::AlumnusRehired::decode(&message.payload[..])?;
-        let employee_id = Uuid::parse_str(&event.employee_id)?;
-        let start = parse_date("start_date", &event.start_date)?;
+        let event = alumni::AlumnusRehired::decode(&message.payload[..]).or_poison("payload")?;
+        let employee_id = Uuid::parse_str(&event.employee_id).or_poison("employee_id")?;
+        let start = parse_date("start_date", &event.start_date).or_poison("start_date")?;
         let contract =
             contract_from_proto("contract", event.contract.as_ref()).map_err(|violations| {
                 let text: Vec<String> = violations.iter().map(ToString::to_string).collect();
-                text.join("; ")
+                poison(text.join("; "))
             })?;
         if contract.start() != start {
-            return Err(format!(
+            return Err(poison(format!(
                 "the contract starts on {}, not on the rehire's start {start}",
                 contract.start()
-            )
-            .into());
+            )));
         }
-        let tenant_id = message.tenant_id.ok_or("the event names no tenant")?;
+        let tenant_id = message
+            .tenant_id
+            .ok_or_else(|| poison("the event names no tenant"))?;
         let employee = self
             .repository
             .load_with(conn, tenant_id, employee_id)
-            .await?
+            .await
+            .map_err(|e| Failure::retry(&e))?
             .state;
         let back_already = employee.status() != Some(EmployeeStatus::Left)
             && employee
                 .current_period()
                 .is_some_and(|period| period.start == start);
         if back_already {
-            return Ok(());
+            return Ok(Outcome::Skipped);
         }
         let manager = match event.manager_id.as_deref() {
             Some(raw) => {
-                Some(queries::manager_facts(&self.pool, tenant_id, Uuid::parse_str(raw)?).await?)
+                let manager_id = Uuid::parse_str(raw).or_poison("manager_id")?;
+                Some(
+                    queries::manager_facts(&self.pool, tenant_id, manager_id)
+                        .await
+                        .map_err(|e| Failure::retry(&e))?,
+                )
             }
             None => None,
         };
@@ -82,12 +89,14 @@ impl MessageHandler for AlumniReaction {
                 .role_title
                 .as_deref()
                 .map(|r| RoleTitle::parse("role_title", r))
-                .transpose()?,
+                .transpose()
+                .or_poison("role_title")?,
             department: event
                 .department
                 .as_deref()
                 .map(|d| Department::parse("department", d))
-                .transpose()?,
+                .transpose()
+                .or_poison("department")?,
             manager,
         };
         react(

@@ -13,11 +13,11 @@ use chrono::Utc;
 use prost::Message;
 use sqlx::PgConnection;
 use tenure_kernel::Repository;
-use tenure_kernel::consumer::{HandlerError, Incoming, MessageHandler};
+use tenure_kernel::consumer::{Failure, Incoming, MessageHandler, Outcome};
 use tenure_proto::tenure::offboarding::v1 as offboarding;
 use uuid::Uuid;
 
-use super::react;
+use super::{OrPoison, poison, react};
 use crate::domain::codec::separation_type_from_proto;
 use crate::domain::{
     AnnounceDeparture, Employee, EmployeeCommand, EmployeeStatus, EndEmployment, FreeText,
@@ -43,34 +43,43 @@ impl MessageHandler for OffboardingReaction {
         &self,
         conn: &mut PgConnection,
         message: &Incoming,
-    ) -> Result<(), HandlerError> {
+    ) -> Result<Outcome, Failure> {
         if message.event_type != "OffboardingCompleted" {
-            return Ok(());
+            return Ok(Outcome::Skipped);
         }
-        let event = offboarding::OffboardingCompleted::decode(&message.payload[..])?;
-        let employee_id = Uuid::parse_str(&event.employee_id)?;
-        let last_working_day = parse_date("last_working_day", &event.last_working_day)?;
-        let tenant_id = message.tenant_id.ok_or("the event names no tenant")?;
+        let event =
+            offboarding::OffboardingCompleted::decode(&message.payload[..]).or_poison("payload")?;
+        let employee_id = Uuid::parse_str(&event.employee_id).or_poison("employee_id")?;
+        let last_working_day = parse_date("last_working_day", &event.last_working_day)
+            .or_poison("last_working_day")?;
+        let tenant_id = message
+            .tenant_id
+            .ok_or_else(|| poison("the event names no tenant"))?;
         let employee = self
             .repository
             .load_with(conn, tenant_id, employee_id)
-            .await?
+            .await
+            .map_err(|e| Failure::retry(&e))?
             .state;
         let reason = FreeText::parse(
             "reason",
             &format!("offboarding case {} completed", event.case_id),
-        )?;
+        )
+        .or_poison("case_id")?;
 
         match employee.status() {
             None => {
-                return Err(format!("no employee {employee_id} to end the employment of").into());
+                return Err(poison(format!(
+                    "no employee {employee_id} to end the employment of"
+                )));
             }
-            Some(EmployeeStatus::Left) => return Ok(()),
+            Some(EmployeeStatus::Left) => return Ok(Outcome::Skipped),
             Some(EmployeeStatus::Leaving) => {}
             Some(EmployeeStatus::Active) => {
                 // Offboarding's separation types mirror ours value for value.
                 let separation_type =
-                    separation_type_from_proto("separation_type", event.separation_type)?;
+                    separation_type_from_proto("separation_type", event.separation_type)
+                        .or_poison("separation_type")?;
                 let today = Utc::now().date_naive();
                 let backdate_reason = (last_working_day < today)
                     .then(|| {
@@ -79,10 +88,12 @@ impl MessageHandler for OffboardingReaction {
                             "recorded from a completed offboarding case",
                         )
                     })
-                    .transpose()?;
+                    .transpose()
+                    .or_poison("backdate_reason")?;
                 let announce = AnnounceDeparture {
                     separation_type,
-                    reason_code: ReasonCode::parse("reason_code", "offboarding")?,
+                    reason_code: ReasonCode::parse("reason_code", "offboarding")
+                        .or_poison("reason_code")?,
                     regrettable: None,
                     last_working_day,
                     note: None,

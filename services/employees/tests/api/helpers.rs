@@ -114,14 +114,27 @@ pub fn hire_request(given: &str, email: &str, start: &str) -> proto::HireEmploye
 
 impl TestService {
     /// Publishes an event as another service's relay would.
-    pub async fn publish_foreign(&self, service: &str, event_type: &str, payload: Vec<u8>) {
+    pub async fn publish_foreign(
+        &self,
+        stream_id: Uuid,
+        version: i64,
+        service: &str,
+        event_type: &str,
+        payload: Vec<u8>,
+    ) {
         use tenure_kernel::relay::headers;
         let js = async_nats::jetstream::new(self.nats.client().await);
         let mut message_headers = async_nats::HeaderMap::new();
         message_headers.insert(headers::MSG_ID, Uuid::now_v7().to_string().as_str());
         message_headers.insert(headers::EVENT_TYPE, event_type);
         message_headers.insert(headers::TENANT, self.tenant.to_string().as_str());
-        let subject = format!("{}.{service}.{event_type}", self.nats.subject_root());
+        message_headers.insert(headers::CE_SUBJECT, stream_id.to_string().as_str());
+        message_headers.insert(headers::STREAM_VERSION, version.to_string().as_str());
+        let partition = tenure_kernel::partition::partition_of(stream_id);
+        let subject = format!(
+            "{}.{service}.{partition}.{event_type}",
+            self.nats.subject_root()
+        );
         js.publish_with_headers(subject, message_headers, payload.into())
             .await
             .expect("publish")

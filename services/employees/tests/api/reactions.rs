@@ -31,6 +31,7 @@ async fn a_completed_offboarding_ends_the_employment_once() {
         .await
         .expect("announce");
 
+    let case = uuid::Uuid::now_v7();
     let completed = offboarding::OffboardingCompleted {
         case_id: "case-1".into(),
         employee_id: ada.clone(),
@@ -42,6 +43,8 @@ async fn a_completed_offboarding_ends_the_employment_once() {
     // the second has no effect.
     service
         .publish_foreign(
+            case,
+            1,
             "offboarding",
             "OffboardingCompleted",
             completed.encode_to_vec(),
@@ -49,6 +52,8 @@ async fn a_completed_offboarding_ends_the_employment_once() {
         .await;
     service
         .publish_foreign(
+            case,
+            1,
             "offboarding",
             "OffboardingCompleted",
             completed.encode_to_vec(),
@@ -76,6 +81,7 @@ async fn a_completed_offboarding_ends_the_employment_once() {
 async fn an_offboarding_case_for_an_unannounced_departure_records_it_first() {
     let mut service = TestService::start().await;
     let bob = service.hire("Bob", "bob@example.com", "2024-01-08").await;
+    let case = uuid::Uuid::now_v7();
     let completed = offboarding::OffboardingCompleted {
         case_id: "case-2".into(),
         employee_id: bob.clone(),
@@ -85,6 +91,8 @@ async fn an_offboarding_case_for_an_unannounced_departure_records_it_first() {
     };
     service
         .publish_foreign(
+            case,
+            1,
             "offboarding",
             "OffboardingCompleted",
             completed.encode_to_vec(),
@@ -101,6 +109,7 @@ async fn an_offboarding_case_for_an_unannounced_departure_records_it_first() {
 async fn an_alumnus_rehired_elsewhere_returns_as_the_same_person() {
     let mut service = TestService::start().await;
     let cy = service.hire("Cy", "cy@example.com", "2023-03-01").await;
+    let case = uuid::Uuid::now_v7();
     let completed = offboarding::OffboardingCompleted {
         case_id: "case-3".into(),
         employee_id: cy.clone(),
@@ -110,6 +119,8 @@ async fn an_alumnus_rehired_elsewhere_returns_as_the_same_person() {
     };
     service
         .publish_foreign(
+            case,
+            1,
             "offboarding",
             "OffboardingCompleted",
             completed.encode_to_vec(),
@@ -130,7 +141,13 @@ async fn an_alumnus_rehired_elsewhere_returns_as_the_same_person() {
         manager_id: None,
     };
     service
-        .publish_foreign("alumni", "AlumnusRehired", rehired.encode_to_vec())
+        .publish_foreign(
+            uuid::Uuid::now_v7(),
+            1,
+            "alumni",
+            "AlumnusRehired",
+            rehired.encode_to_vec(),
+        )
         .await;
     let employee = service
         .eventually(&cy, |e| e.status == proto::EmployeeStatus::Active as i32)
