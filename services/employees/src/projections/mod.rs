@@ -14,7 +14,8 @@ use crate::domain::{Employee, EmployeeEvent};
 /// Events read per page while rebuilding.
 const REBUILD_PAGE: i64 = 2000;
 
-/// Rebuilds every read model from the event store, one transaction each.
+/// Rebuilds every read model from the event store, one after the other, each
+/// into shadow tables that replace the live rows under a short pause.
 pub async fn rebuild_all(
     store: &EventStore,
 ) -> Result<Vec<(&'static str, RebuildReport)>, StoreError> {

@@ -1,11 +1,13 @@
 //! `tenure-employees rebuild`: every read model rebuilt from the events comes
-//! out identical to the one kept inline.
+//! out identical to the one kept inline, and the live tables keep guarding
+//! what they guarded.
 
 use tenure_employees::config::Command;
 use tenure_proto::tenure::employees::v1 as proto;
 use tenure_runtime::CancellationToken;
+use tonic::Code;
 
-use crate::helpers::TestService;
+use crate::helpers::{TestService, expect_code, hire_request};
 
 const PERIODS: &str = "SELECT row_to_json(p)::text FROM employees.employment_periods p \
                        ORDER BY employee_id, period_no";
@@ -69,4 +71,22 @@ async fn the_rebuilt_directory_is_identical_to_the_inline_one() {
 
     assert_eq!(service.sql_rows(DIRECTORY).await, inline);
     assert_eq!(service.sql_rows(PERIODS).await, inline_periods);
+    let shadows = service
+        .sql_rows("SELECT nspname::text FROM pg_namespace WHERE nspname = 'employees_rebuild'")
+        .await;
+    assert!(shadows.is_empty(), "the shadow schema is dropped");
+
+    // The refilled live directory still refuses a taken email by its
+    // constraint's name, and takes new hires.
+    let request = service.request(hire_request("Ada", "ADA@example.com", "2025-05-05"));
+    let status = expect_code(
+        service.client.hire_employee(request).await,
+        Code::FailedPrecondition,
+    );
+    assert_eq!(
+        status.message(),
+        "the work email is already used by another employee of this organisation"
+    );
+    service.hire("Dee", "dee@example.com", "2025-05-05").await;
+    assert_eq!(service.sql_rows(DIRECTORY).await.len(), 4);
 }
