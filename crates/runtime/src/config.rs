@@ -36,6 +36,15 @@ pub struct CommonConfig {
     #[arg(long, env = "TENURE_RELAY_POLL_MS", default_value_t = 500, value_parser = clap::value_parser!(u64).range(10..=60_000))]
     pub relay_poll_ms: u64,
 
+    /// Copies JetStream keeps of the service's event stream: 1 on a single
+    /// server, 3 in a three-node cluster. An existing stream is updated to it.
+    #[arg(long, env = "TENURE_NATS_REPLICAS", default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=5))]
+    pub nats_replicas: u8,
+
+    /// Where JetStream keeps the service's event stream: `file` (durable) or `memory`.
+    #[arg(long, env = "TENURE_NATS_STORAGE", default_value = "file", value_parser = ["file", "memory"])]
+    pub nats_storage: String,
+
     /// OTLP gRPC endpoint for traces, e.g. http://127.0.0.1:4317; unset: no export.
     #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
     pub otlp_endpoint: Option<String>,
@@ -53,12 +62,19 @@ impl CommonConfig {
             snapshot_every: 100,
             state_cache: 10_000,
             relay_poll_ms: 500,
+            nats_replicas: 1,
+            nats_storage: "file".to_owned(),
             otlp_endpoint: None,
         }
     }
 
     pub fn relay_poll_interval(&self) -> Duration {
         Duration::from_millis(self.relay_poll_ms)
+    }
+
+    /// Whether the event stream lives in memory rather than on disk.
+    pub fn nats_memory_storage(&self) -> bool {
+        self.nats_storage == "memory"
     }
 }
 

@@ -9,10 +9,12 @@
 //! - [`shutdown`]: one token that SIGTERM or Ctrl-C cancels, passed to every
 //!   server and loop.
 //! - [`nats`]: a NATS connection that survives the server being away.
+//! - [`operations`]: operator commands: dead letters and parked outbox rows.
 
 pub mod config;
 pub mod grpc;
 pub mod nats;
+pub mod operations;
 pub mod request;
 pub mod shutdown;
 pub mod telemetry;

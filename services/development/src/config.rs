@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 
 use clap::{Parser, Subcommand};
 use tenure_runtime::CommonConfig;
+use tenure_runtime::operations::DeadLetterCommand;
 
 /// Growth, challenge, connection and engagement of employees.
 #[derive(Debug, Clone, Parser)]
@@ -30,6 +31,11 @@ pub enum Command {
     Serve,
     /// Empty the people read model and consume the employees stream again from its start.
     Rebuild,
+    /// The consumers' dead letters: list, redrive or discard them.
+    DeadLetters {
+        #[command(subcommand)]
+        command: DeadLetterCommand,
+    },
 }
 
 impl Config {

@@ -37,6 +37,8 @@ pub enum ServiceError {
     Serve(#[from] ServeError),
     #[error("rebuilding the people read model failed")]
     Rebuild(#[source] tenure_kernel::consumer::operations::ResetError),
+    #[error(transparent)]
+    Operations(#[from] tenure_runtime::operations::OperationsError),
 }
 
 /// The running service: its gRPC address and tasks.
@@ -44,8 +46,13 @@ pub type Running = Serving;
 
 /// Runs what the configuration asks for until `shutdown`.
 pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), ServiceError> {
-    match config.command {
+    match &config.command {
         Some(Command::Rebuild) => rebuild(&config).await,
+        Some(Command::DeadLetters { command }) => {
+            let store = open_store(&config).await?;
+            let out = &mut std::io::stdout();
+            Ok(tenure_runtime::operations::dead_letters(store.pool(), command, out).await?)
+        }
         Some(Command::Serve) | None => Ok(start(&config, shutdown).await?.wait().await?),
     }
 }

@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 
 use clap::{Parser, Subcommand};
 use tenure_runtime::CommonConfig;
+use tenure_runtime::operations::{DeadLetterCommand, OutboxCommand};
 
 /// Employment and the person at work.
 #[derive(Debug, Clone, Parser)]
@@ -30,6 +31,16 @@ pub enum Command {
     Serve,
     /// Rebuild every read model from the event store, then exit.
     Rebuild,
+    /// The consumers' dead letters: list, redrive or discard them.
+    DeadLetters {
+        #[command(subcommand)]
+        command: DeadLetterCommand,
+    },
+    /// Outbox rows JetStream refused every time: list them, or put one back.
+    Outbox {
+        #[command(subcommand)]
+        command: OutboxCommand,
+    },
 }
 
 impl Config {

@@ -26,6 +26,7 @@ pub mod reactions;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use async_nats::jetstream::stream::StorageType;
 use sqlx::migrate::Migrator;
 use tenure_kernel::consumer::Consumer;
 use tenure_kernel::relay::{Relay, RelaySettings, notifier};
@@ -34,6 +35,7 @@ use tenure_kernel::{EventStore, StoreError, StoreSettings};
 use tenure_proto::tenure::employees::v1::employees_service_server::EmployeesServiceServer;
 use tenure_runtime::CancellationToken;
 use tenure_runtime::grpc::{ServeError, ServeOptions, Serving};
+use tenure_runtime::operations;
 use tonic::service::Routes;
 
 use crate::app::EmployeesApp;
@@ -56,6 +58,8 @@ pub enum ServiceError {
     Serve(#[from] ServeError),
     #[error("rebuilding a read model failed")]
     Rebuild(#[source] StoreError),
+    #[error(transparent)]
+    Operations(#[from] tenure_runtime::operations::OperationsError),
 }
 
 /// The running service.
@@ -80,8 +84,17 @@ impl Running {
 
 /// Runs what the configuration asks for until `shutdown`.
 pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), ServiceError> {
-    match config.command {
+    match &config.command {
         Some(Command::Rebuild) => rebuild(&config).await,
+        Some(Command::DeadLetters { command }) => {
+            let store = open_store(&config).await?;
+            let out = &mut std::io::stdout();
+            Ok(operations::dead_letters(store.pool(), command, out).await?)
+        }
+        Some(Command::Outbox { command }) => {
+            let store = open_store(&config).await?;
+            Ok(operations::outbox(store.pool(), command, &mut std::io::stdout()).await?)
+        }
         Some(Command::Serve) | None => start(&config, shutdown).await?.wait().await,
     }
 }
@@ -108,6 +121,12 @@ pub async fn start(config: &Config, shutdown: CancellationToken) -> Result<Runni
 
     let relay_settings = RelaySettings {
         poll_interval: config.common.relay_poll_interval(),
+        replicas: usize::from(config.common.nats_replicas),
+        storage: if config.common.nats_memory_storage() {
+            StorageType::Memory
+        } else {
+            StorageType::File
+        },
         ..RelaySettings::new(SERVICE, &config.common.subject_root)
     };
     let relay = Relay::new(store.clone(), nats.clone(), relay_settings);

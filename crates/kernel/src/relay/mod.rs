@@ -21,6 +21,7 @@
 mod batch;
 pub mod headers;
 pub mod notifier;
+pub mod operations;
 
 use std::time::Duration;
 
