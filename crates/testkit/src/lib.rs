@@ -23,7 +23,11 @@ pub mod binaries;
 mod drop_thread;
 mod fallback;
 mod logging;
+#[cfg(test)]
+mod monitor;
 mod nats;
+mod nats_config;
+mod node;
 mod port;
 mod postgres;
 mod private_server;
