@@ -5,6 +5,8 @@
 //!   prefix per test; the test's streams are deleted afterwards.
 //! - [`PrivateNats`]: a NATS server of the test's own, for tests that stop and
 //!   restart it.
+//! - [`NatsCluster`]: three JetStream servers in one cluster of the test's
+//!   own, for replicated streams while members crash and come back.
 //! - [`binaries`]: which `nats-server` the testkit runs and its version.
 //! - [`free_port`], [`dead_url`]: ports for servers to start or to find nothing on.
 //! - [`init_tracing`]: log output in tests, filtered by `RUST_LOG`.
@@ -20,10 +22,10 @@
 //! installed one (see [`binaries::nats_server`]).
 
 pub mod binaries;
+mod cluster;
 mod drop_thread;
 mod fallback;
 mod logging;
-#[cfg(test)]
 mod monitor;
 mod nats;
 mod nats_config;
@@ -32,6 +34,7 @@ mod port;
 mod postgres;
 mod private_server;
 
+pub use cluster::NatsCluster;
 pub use logging::init_tracing;
 pub use nats::TestNats;
 pub use port::{dead_url, free_port};

@@ -41,3 +41,14 @@ pub(crate) async fn get(port: u16, path: &str) -> anyhow::Result<(u16, String)> 
         .unwrap_or_default();
     Ok((status, body))
 }
+
+/// Whether the server's `/healthz` answers 200: it runs, and with JetStream
+/// in a cluster it is current with the meta leader and its streams and
+/// consumers have caught up. Otherwise the reason (the body or the error).
+pub(crate) async fn healthz(port: u16) -> Result<(), String> {
+    match get(port, "/healthz").await {
+        Ok((200, _)) => Ok(()),
+        Ok((status, body)) => Err(format!("/healthz answered {status}: {}", body.trim())),
+        Err(error) => Err(format!("{error:#}")),
+    }
+}

@@ -2,7 +2,7 @@
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::Duration;
 
 use crate::fallback::tail;
@@ -56,6 +56,12 @@ impl Node {
             self.log().display(),
             tail(&self.log(), lines)
         )
+    }
+
+    /// The exit status when the process has exited by itself (a crash, a bad
+    /// configuration); `None` while it runs or when it was not started.
+    pub(crate) fn exited(&mut self) -> Option<ExitStatus> {
+        self.child.as_mut()?.try_wait().ok().flatten()
     }
 
     /// Starts the server (unless it runs) and waits until its client port
