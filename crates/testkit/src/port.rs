@@ -18,6 +18,27 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// Returns `count` distinct TCP ports on 127.0.0.1 that were free a moment
+/// ago. They are held open together while picked, so, unlike repeated
+/// [`free_port`] calls, none can come up twice.
+///
+/// # Panics
+/// If no socket can be bound on 127.0.0.1.
+pub(crate) fn free_ports(count: usize) -> Vec<u16> {
+    let listeners: Vec<TcpListener> = (0..count)
+        .map(|_| TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port on 127.0.0.1"))
+        .collect();
+    listeners
+        .iter()
+        .map(|listener| {
+            listener
+                .local_addr()
+                .expect("local address of a bound listener")
+                .port()
+        })
+        .collect()
+}
+
 /// Returns a NATS URL of a free port on 127.0.0.1 where nothing listens, for
 /// tests of behaviour while the broker is unreachable.
 pub fn dead_url() -> String {

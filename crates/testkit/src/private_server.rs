@@ -1,31 +1,29 @@
 //! A NATS server of the test's own, to stop and restart.
 
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::time::Duration;
 
 use crate::binaries;
-use crate::fallback::tail;
-use crate::port::{accepts, free_port, localhost, wait_until_accepts};
+use crate::nats_config::ServerConfig;
+use crate::node::Node;
+use crate::port::free_ports;
 
 /// How long a start may take until the port accepts connections.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
-/// How long a graceful stop may take before the server is killed.
-const STOP_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A JetStream-enabled `nats-server` child process on a free port of
 /// 127.0.0.1 with its store in a temporary directory, for tests that stop,
 /// restart or otherwise mistreat the broker without touching the shared one.
 ///
+/// The binary is [`binaries::nats_server`]; on 2.10 and later JetStream
+/// syncs every write to disk (`sync_interval: always`), as in production.
 /// Dropping it kills the server and removes the directory.
 #[derive(Debug)]
 pub struct PrivateNats {
-    /// The running server, if any.
-    child: Option<Child>,
-    /// Its client port, the same across restarts.
-    port: u16,
-    /// Holds `store/` (JetStream data, kept across restarts) and `server.log`.
-    dir: PathBuf,
+    /// The server; its ports and store stay the same across restarts.
+    node: Node,
+    /// The binary's version.
+    version: (u32, u32, u32),
 }
 
 impl PrivateNats {
@@ -34,17 +32,23 @@ impl PrivateNats {
     /// # Errors
     /// When `nats-server` is not installed or does not come up.
     pub async fn start() -> anyhow::Result<PrivateNats> {
+        let binary = binaries::nats_server()?;
+        let version = binaries::version_of(&binary)?;
         let dir = std::env::temp_dir().join(format!(
             "tenure-private-nats-{}",
             uuid::Uuid::new_v4().simple()
         ));
-        std::fs::create_dir_all(&dir)
-            .map_err(|error| anyhow::anyhow!("create {}: {error}", dir.display()))?;
-        let mut server = PrivateNats {
-            child: None,
-            port: free_port(),
-            dir,
+        let ports = free_ports(2);
+        let config = ServerConfig {
+            name: "private".into(),
+            port: ports[0],
+            http_port: ports[1],
+            dir: dir.clone(),
+            version,
+            cluster: None,
         };
+        let node = Node::create(&binary, config).inspect_err(|_| remove(&dir))?;
+        let mut server = PrivateNats { node, version };
         server.restart().await?;
         Ok(server)
     }
@@ -52,34 +56,25 @@ impl PrivateNats {
     /// The URL clients connect to, `nats://127.0.0.1:<port>`; it stays the
     /// same across [`stop`](Self::stop) and [`restart`](Self::restart).
     pub fn url(&self) -> String {
-        format!("nats://127.0.0.1:{}", self.port)
+        format!("nats://127.0.0.1:{}", self.node.config().port)
+    }
+
+    /// The version of the running binary, e.g. `(2, 15, 1)`.
+    pub fn version(&self) -> (u32, u32, u32) {
+        self.version
     }
 
     /// Stops the server gracefully (SIGTERM, then SIGKILL after 10 s) and
     /// waits until it has exited, so the port is released. Does nothing when
     /// it is not running.
     pub async fn stop(&mut self) {
-        let Some(mut child) = self.child.take() else {
-            return;
-        };
-        let _ = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
-        let deadline = tokio::time::Instant::now() + STOP_TIMEOUT;
-        while matches!(child.try_wait(), Ok(None)) && tokio::time::Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        kill(&mut child);
+        self.node.stop().await;
     }
 
     /// Kills the server abruptly (SIGKILL), like a crash, and waits until it
     /// has exited. Does nothing when it is not running.
     pub async fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            kill(&mut child);
-        }
+        self.node.kill();
     }
 
     /// Starts the server again on the same port with the same store, so
@@ -87,57 +82,50 @@ impl PrivateNats {
     /// stopped first. Waits until it accepts connections.
     ///
     /// # Errors
-    /// When `nats-server` is not installed or does not come up (e.g. the port
-    /// was taken meanwhile).
+    /// When it does not come up (e.g. the port was taken meanwhile).
     pub async fn restart(&mut self) -> anyhow::Result<()> {
-        self.stop().await;
-        let binary = binaries::nats_server()?;
-        let log = self.dir.join("server.log");
-        let port = self.port;
-        if accepts(localhost(port)) {
-            anyhow::bail!("port {port} of the private NATS server is taken by another process");
-        }
-        let mut child = Command::new(&binary)
-            .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
-            .arg(self.dir.join("store"))
-            .arg("-l")
-            .arg(&log)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|error| anyhow::anyhow!("start {}: {error}", binary.display()))?;
-        let waited = tokio::task::spawn_blocking(move || {
-            let result = wait_until_accepts(localhost(port), START_TIMEOUT, || {
-                match child.try_wait()? {
-                    Some(status) => anyhow::bail!("nats-server exited ({status})"),
-                    None => Ok(()),
-                }
-            });
-            (child, result)
-        })
-        .await?;
-        let (mut child, result) = waited;
-        if let Err(error) = result {
-            kill(&mut child);
-            anyhow::bail!("{error:#}; log {}:\n{}", log.display(), tail(&log, 20));
-        }
-        self.child = Some(child);
-        Ok(())
+        self.node.stop().await;
+        self.node.start(START_TIMEOUT).await
+    }
+
+    /// The HTTP monitoring port, for the crate's own tests.
+    #[cfg(test)]
+    pub(crate) fn http_port(&self) -> u16 {
+        self.node.config().http_port
     }
 }
 
 impl Drop for PrivateNats {
     fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            kill(&mut child);
-        }
-        let _ = std::fs::remove_dir_all(&self.dir);
+        self.node.kill();
+        remove(&self.node.config().dir);
     }
 }
 
-/// Sends SIGKILL (if still running) and reaps the process.
-fn kill(child: &mut Child) {
-    let _ = child.kill();
-    let _ = child.wait();
+/// Removes a server's directory, ignoring errors (it is temporary).
+fn remove(dir: &Path) {
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::monitor;
+    use crate::nats_config::supports_sync_always;
+
+    /// The server really runs with the durability asked for, not only the
+    /// file says so.
+    #[tokio::test]
+    async fn syncs_every_write_when_the_server_supports_it() {
+        let server = PrivateNats::start().await.unwrap();
+        let (status, varz) = monitor::get(server.http_port(), "/varz").await.unwrap();
+        assert_eq!(status, 200, "{varz}");
+        let sync_always = varz.contains("\"sync_always\": true");
+        assert_eq!(
+            sync_always,
+            supports_sync_always(server.version()),
+            "version {:?}, /varz: {varz}",
+            server.version()
+        );
+    }
 }

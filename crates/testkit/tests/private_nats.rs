@@ -1,9 +1,40 @@
-//! `PrivateNats`: a server of the test's own that keeps JetStream data across
-//! a stop and a restart; `dead_url` and `free_port`.
+//! `PrivateNats`: a server of the test's own that reports its version and
+//! keeps JetStream data across a stop and a restart; `dead_url` and `free_port`.
 
 use std::time::Duration;
 
-use tenure_testkit::{PrivateNats, dead_url, free_port, init_tracing};
+use tenure_testkit::{PrivateNats, binaries, dead_url, free_port, init_tracing};
+
+#[tokio::test]
+async fn reports_its_version_and_runs_jetstream() {
+    init_tracing();
+    let server = PrivateNats::start().await.unwrap();
+    let version = server.version();
+    assert_eq!(version, binaries::nats_server_version().unwrap());
+    let client = async_nats::connect(server.url()).await.unwrap();
+    // The server itself says which version runs, independent of `--version`.
+    let (major, minor, patch) = version;
+    assert_eq!(
+        client.server_info().version,
+        format!("{major}.{minor}.{patch}")
+    );
+    let jetstream = async_nats::jetstream::new(client);
+    let stream = jetstream
+        .create_stream(async_nats::jetstream::stream::Config {
+            name: "VERSIONED".into(),
+            subjects: vec!["versioned.>".into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    jetstream
+        .publish("versioned.one", "payload".into())
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    assert_eq!(stream.get_info().await.unwrap().state.messages, 1);
+}
 
 #[tokio::test]
 async fn stream_messages_survive_stop_and_restart() {
