@@ -36,6 +36,12 @@ pub struct CommonConfig {
     #[arg(long, env = "TENURE_RELAY_POLL_MS", default_value_t = 500, value_parser = clap::value_parser!(u64).range(10..=60_000))]
     pub relay_poll_ms: u64,
 
+    /// How long a replica's leases (the relay, consumer partitions) last
+    /// without renewal, in milliseconds: how long the work of a replica that
+    /// crashed or hangs waits before another replica takes it over.
+    #[arg(long, env = "TENURE_LEASE_TTL_MS", default_value_t = 15_000, value_parser = clap::value_parser!(u64).range(300..=600_000))]
+    pub lease_ttl_ms: u64,
+
     /// Copies JetStream keeps of the service's event stream: 1 on a single
     /// server, 3 in a three-node cluster. An existing stream is updated to it.
     #[arg(long, env = "TENURE_NATS_REPLICAS", default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=5))]
@@ -62,6 +68,7 @@ impl CommonConfig {
             snapshot_every: 100,
             state_cache: 10_000,
             relay_poll_ms: 500,
+            lease_ttl_ms: 15_000,
             nats_replicas: 1,
             nats_storage: "file".to_owned(),
             otlp_endpoint: None,
@@ -70,6 +77,10 @@ impl CommonConfig {
 
     pub fn relay_poll_interval(&self) -> Duration {
         Duration::from_millis(self.relay_poll_ms)
+    }
+
+    pub fn lease_ttl(&self) -> Duration {
+        Duration::from_millis(self.lease_ttl_ms)
     }
 
     /// Whether the event stream lives in memory rather than on disk.

@@ -12,7 +12,7 @@ pub mod people;
 use std::sync::Arc;
 
 use sqlx::migrate::Migrator;
-use tenure_kernel::consumer::Consumer;
+use tenure_kernel::consumer::{Consumer, ConsumerSettings};
 use tenure_kernel::store::{OpenError, open};
 use tenure_kernel::{EventStore, StoreSettings};
 use tenure_proto::tenure::development::v1::development_service_server::DevelopmentServiceServer;
@@ -77,7 +77,10 @@ pub async fn start(config: &Config, shutdown: CancellationToken) -> Result<Runni
     let store = open_store(config).await?;
     let nats = tenure_runtime::nats::connect(&config.common.nats_url, "tenure-development").await?;
 
-    let settings = people::consumer_settings(&config.common.subject_root);
+    let settings = ConsumerSettings {
+        lease_ttl: config.common.lease_ttl(),
+        ..people::consumer_settings(&config.common.subject_root)
+    };
     let consumer = Consumer::new(
         store.clone(),
         nats,

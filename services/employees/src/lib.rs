@@ -28,7 +28,7 @@ use std::sync::Arc;
 
 use async_nats::jetstream::stream::StorageType;
 use sqlx::migrate::Migrator;
-use tenure_kernel::consumer::Consumer;
+use tenure_kernel::consumer::{Consumer, ConsumerSettings};
 use tenure_kernel::relay::{Relay, RelaySettings, notifier};
 use tenure_kernel::store::{OpenError, open};
 use tenure_kernel::{EventStore, StoreError, StoreSettings};
@@ -122,6 +122,7 @@ pub async fn start(config: &Config, shutdown: CancellationToken) -> Result<Runni
     let relay_settings = RelaySettings {
         poll_interval: config.common.relay_poll_interval(),
         replicas: usize::from(config.common.nats_replicas),
+        lease_ttl: config.common.lease_ttl(),
         storage: if config.common.nats_memory_storage() {
             StorageType::Memory
         } else {
@@ -141,13 +142,19 @@ pub async fn start(config: &Config, shutdown: CancellationToken) -> Result<Runni
     let offboarding = Consumer::new(
         store.clone(),
         nats.clone(),
-        reactions::consumer_settings(root, "offboarding"),
+        ConsumerSettings {
+            lease_ttl: config.common.lease_ttl(),
+            ..reactions::consumer_settings(root, "offboarding")
+        },
         Arc::new(reactions::OffboardingReaction::new(repository.clone())),
     );
     let alumni = Consumer::new(
         store.clone(),
         nats.clone(),
-        reactions::consumer_settings(root, "alumni"),
+        ConsumerSettings {
+            lease_ttl: config.common.lease_ttl(),
+            ..reactions::consumer_settings(root, "alumni")
+        },
         Arc::new(reactions::AlumniReaction::new(
             repository,
             store.pool().clone(),
