@@ -2,20 +2,22 @@
 //! projections, snapshots and request log in the same transaction.
 
 mod cache;
+mod restore;
 
 use std::sync::Arc;
 
 use sqlx::PgConnection;
-use tracing::instrument;
+use tracing::{info, instrument, warn};
 use uuid::Uuid;
 
 use crate::aggregate::{Aggregate, DomainEvent};
-use crate::error::{AppendError, CommandError, StoreError};
+use crate::error::{AppendError, CommandError, StoreError, chain};
 use crate::event::Recorded;
 use crate::metadata::CommandContext;
 use crate::projection::InlineProjection;
 use crate::store::{EventStore, PreviousOutcome, Snapshot};
 use cache::StateCache;
+use restore::restore;
 
 /// How often a command is decided again when another append won the race and
 /// the client did not ask for a specific version.
@@ -92,7 +94,8 @@ impl<A: Aggregate> Repository<A> {
         &self.projections
     }
 
-    /// The current state of a stream, from its latest snapshot.
+    /// The current state of a stream, from its latest snapshot if that can be
+    /// used (see [`Aggregate::SNAPSHOT_VERSION`]), else from its first event.
     pub async fn load(&self, tenant_id: Uuid, stream_id: Uuid) -> Result<Loaded<A>, StoreError> {
         let mut conn = self.store.pool().acquire().await?;
         self.load_with(&mut conn, tenant_id, stream_id).await
@@ -107,19 +110,34 @@ impl<A: Aggregate> Repository<A> {
     ) -> Result<Loaded<A>, StoreError> {
         let raw = self
             .store
-            .load_raw(conn, tenant_id, stream_id, A::SNAPSHOT_VERSION)
+            .load_raw(conn, tenant_id, stream_id, Some(A::SNAPSHOT_VERSION))
             .await?;
-        let (mut state, snapshot_version) = match raw.snapshot {
-            Some((version, bytes)) => {
-                let state: A = serde_json::from_slice(&bytes)
-                    .map_err(|source| StoreError::Snapshot { stream_id, source })?;
-                (state, Some(version))
-            }
-            None => (A::default(), None),
+        let (mut state, snapshot_version, events) = match raw.snapshot {
+            None => (A::default(), None, raw.events),
+            Some((version, bytes)) => match restore::<A>(&bytes) {
+                Ok(state) => (state, Some(version), raw.events),
+                // A snapshot only saves time: never fail a command for it.
+                // The events before it were not read, so read them all.
+                Err(unusable) => {
+                    let error = chain(&unusable);
+                    if unusable.is_undecodable() {
+                        warn!(stream_type = A::STREAM_TYPE, %stream_id, snapshot_at = version, error,
+                            "snapshot cannot be decoded; replaying the stream from its first event");
+                    } else {
+                        info!(stream_type = A::STREAM_TYPE, %stream_id, snapshot_at = version, error,
+                            "snapshot has an older shape; replaying the stream from its first event");
+                    }
+                    let whole = self
+                        .store
+                        .load_raw(conn, tenant_id, stream_id, None)
+                        .await?;
+                    (A::default(), None, whole.events)
+                }
+            },
         };
         let mut version = snapshot_version.unwrap_or(0);
-        let events_replayed = raw.events.len();
-        for (event_version, data) in raw.events {
+        let events_replayed = events.len();
+        for (event_version, data) in events {
             let event = A::Event::from_stored(data).map_err(|source| StoreError::Codec {
                 stream_id,
                 version: event_version,
@@ -322,14 +340,14 @@ impl<A: Aggregate> Repository<A> {
         known: Option<(A, i64)>,
     ) -> Result<(Executed<A>, A), Attempt<A::Rejection>> {
         let tenant_id = ctx.tenant_id();
-        let (state, current) = match known {
-            Some(known) => known,
+        let (state, current, replayed) = match known {
+            Some((state, version)) => (state, version, 0),
             None => {
                 let loaded = self
                     .load_with(conn, tenant_id, stream_id)
                     .await
                     .map_err(failed)?;
-                (loaded.state, loaded.version)
+                (loaded.state, loaded.version, loaded.events_replayed)
             }
         };
         if let Some(expected) = ctx.expected_version
@@ -387,7 +405,10 @@ impl<A: Aggregate> Repository<A> {
                 .map_err(|e| Attempt::from(AppendError::from(e)))?;
         }
         let every = self.store.settings().snapshot_every.max(1);
-        if current / every != version / every {
+        // At every multiple of `every`, and after a load that replayed at
+        // least as many events (its snapshot could not be used, or
+        // `snapshot_every` was lowered), so the next load is short again.
+        if current / every != version / every || replayed as i64 >= every {
             let bytes = serde_json::to_vec(&state)
                 .map_err(|source| failed(StoreError::Snapshot { stream_id, source }))?;
             let snapshot = Snapshot {
