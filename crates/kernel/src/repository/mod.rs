@@ -158,6 +158,11 @@ impl<A: Aggregate> Repository<A> {
     ///
     /// Without an expected version a lost race is decided again on the fresh
     /// state; with one, the client's stale view is a [`CommandError::Conflict`].
+    ///
+    /// With a request id that ran before, the first outcome is returned and
+    /// nothing is appended, if the logged request is this one: the same
+    /// stream type and [`CommandContext::fingerprint`]; else
+    /// [`CommandError::RequestMismatch`].
     #[instrument(skip_all, fields(stream_type = A::STREAM_TYPE, %stream_id))]
     pub async fn execute(
         &self,
@@ -271,6 +276,8 @@ impl<A: Aggregate> Repository<A> {
     /// Executes `command` inside the caller's transaction (one that came from
     /// [`EventStore::begin`]), as reactions do: the effect commits or rolls
     /// back with the caller's other work. Lost races are retried in a savepoint.
+    /// A request id is handled as in [`Self::execute`], and also sees the
+    /// requests this transaction logged.
     pub async fn execute_in(
         &self,
         tx: &mut PgConnection,
@@ -278,6 +285,9 @@ impl<A: Aggregate> Repository<A> {
         stream_id: Uuid,
         command: &A::Command,
     ) -> Result<Executed<A>, CommandError<A::Rejection>> {
+        if let Some(previous) = self.previous_outcome_in(tx, ctx).await? {
+            return Ok(previous);
+        }
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -315,10 +325,15 @@ impl<A: Aggregate> Repository<A> {
                     self.cache.forget(ctx.tenant_id(), stream_id);
                     return Err(CommandError::OutOfOrder { stream_id });
                 }
+                // A concurrent execution of the request id committed first.
                 Err(Attempt::DuplicateRequest) => {
                     savepoint.rollback().await?;
-                    let request_id = ctx.request_id.clone().unwrap_or_default();
-                    return Err(CommandError::RequestReused { request_id });
+                    return match self.previous_outcome_in(tx, ctx).await? {
+                        Some(previous) => Ok(previous),
+                        None => Err(CommandError::Store(StoreError::Database(
+                            sqlx::Error::RowNotFound,
+                        ))),
+                    };
                 }
                 Err(Attempt::Failed(error)) => {
                     savepoint.rollback().await.ok();
@@ -392,9 +407,14 @@ impl<A: Aggregate> Repository<A> {
         // The request log first: a concurrent retry of the same request
         // must meet it before any read model's constraint.
         if let Some(request_id) = &ctx.request_id {
-            let outcome = PreviousOutcome { stream_id, version };
+            let outcome = PreviousOutcome {
+                stream_id,
+                version,
+                stream_type: Some(A::STREAM_TYPE.to_owned()),
+                fingerprint: ctx.fingerprint.clone(),
+            };
             self.store
-                .record_request(conn, tenant_id, request_id, outcome)
+                .record_request(conn, tenant_id, request_id, &outcome)
                 .await
                 .map_err(Attempt::from)?;
         }
@@ -435,9 +455,7 @@ impl<A: Aggregate> Repository<A> {
         ))
     }
 
-    /// The first outcome of the context's request id, if it ran before. A
-    /// retried request gets that outcome whatever stream it names now: a
-    /// retried hire, say, names a new id but means the employee hired first.
+    /// The first outcome of the context's request id, if it ran before.
     async fn previous_outcome(
         &self,
         ctx: &CommandContext,
@@ -445,9 +463,43 @@ impl<A: Aggregate> Repository<A> {
         let Some(request_id) = &ctx.request_id else {
             return Ok(None);
         };
-        let Some(previous) = self.store.find_request(ctx.tenant_id(), request_id).await? else {
+        let previous = self.store.find_request(ctx.tenant_id(), request_id).await?;
+        Self::replay(ctx, request_id, previous)
+    }
+
+    /// Like [`Self::previous_outcome`], in the caller's transaction.
+    async fn previous_outcome_in(
+        &self,
+        tx: &mut PgConnection,
+        ctx: &CommandContext,
+    ) -> Result<Option<Executed<A>>, CommandError<A::Rejection>> {
+        let Some(request_id) = &ctx.request_id else {
             return Ok(None);
         };
+        let previous = self
+            .store
+            .find_request_in(tx, ctx.tenant_id(), request_id)
+            .await?;
+        Self::replay(ctx, request_id, previous)
+    }
+
+    /// The logged outcome as this execution's, if the logged request is this
+    /// one. A retried request gets that outcome whatever stream it names now:
+    /// a retried hire, say, names a newly drawn id but means the employee
+    /// hired first, which is why fingerprints leave drawn ids out.
+    fn replay(
+        ctx: &CommandContext,
+        request_id: &str,
+        previous: Option<PreviousOutcome>,
+    ) -> Result<Option<Executed<A>>, CommandError<A::Rejection>> {
+        let Some(previous) = previous else {
+            return Ok(None);
+        };
+        if !previous.is_same_request(A::STREAM_TYPE, ctx.fingerprint.as_ref()) {
+            return Err(CommandError::RequestMismatch {
+                request_id: request_id.to_owned(),
+            });
+        }
         Ok(Some(Executed {
             stream_id: previous.stream_id,
             version: previous.version,

@@ -66,9 +66,10 @@ pub fn from_app(error: AppError, employee_id: Uuid) -> Status {
             );
             Status::failed_precondition("the change conflicts with existing data")
         }
-        AppError::Command(CommandError::RequestReused { request_id }) => {
+        AppError::Command(CommandError::RequestMismatch { request_id }) => {
             Status::failed_precondition(format!(
-                "request_id {request_id:?} was already used for a command on another employee"
+                "request_id {request_id:?} was already used for a different request; \
+                 send a new request_id for a new request"
             ))
         }
         AppError::Command(CommandError::OutOfOrder { .. }) => Status::aborted(
