@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 use tenure_kernel::{DomainEvent, Recorded};
 use tenure_proto::tenure::employees::v1 as proto;
 use tenure_proto::tenure::employees::v1::employees_service_server::EmployeesService;
-use tenure_runtime::Caller;
+use tenure_runtime::{Caller, RequestId};
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
@@ -16,9 +16,6 @@ use super::{listing, queries, status};
 use crate::app::{CommandOptions, EmployeesApp};
 use crate::domain::{EmployeeEvent, employee_as_of};
 use crate::projections::queries as directory;
-
-/// Most characters of a request id.
-const MAX_REQUEST_ID: usize = 200;
 
 /// The employees service's gRPC API; cheap to clone.
 #[derive(Clone)]
@@ -91,18 +88,12 @@ fn command_options<R: CommandRequest>(request: &R) -> Result<CommandOptions, Sta
             "must not be negative",
         ));
     }
-    let request_id = request.request_id().trim();
-    if request_id.chars().count() > MAX_REQUEST_ID {
-        return Err(status::invalid_field(
-            "request_id",
-            "must be at most 200 characters",
-        ));
-    }
-    let request_id = Some(request_id.to_owned()).filter(|id| !id.is_empty());
+    let request_id = RequestId::parse(request.request_id())
+        .map_err(|error| status::invalid_field("request_id", &error.to_string()))?;
     Ok(CommandOptions {
         expected_version,
         fingerprint: request_id.as_ref().map(|_| fingerprint(request)),
-        request_id,
+        request_id: request_id.map(RequestId::into_string),
     })
 }
 
