@@ -4,6 +4,8 @@
 mod cache;
 mod restore;
 
+pub use restore::{UnusableSnapshot, restore};
+
 use std::sync::Arc;
 
 use sqlx::PgConnection;
@@ -17,7 +19,6 @@ use crate::metadata::CommandContext;
 use crate::projection::InlineProjection;
 use crate::store::{EventStore, PreviousOutcome, Snapshot};
 use cache::StateCache;
-use restore::restore;
 
 /// How often a command is decided again when another append won the race and
 /// the client did not ask for a specific version.
