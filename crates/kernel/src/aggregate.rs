@@ -12,8 +12,14 @@ pub trait Aggregate:
 {
     /// The kind of stream, e.g. `"employee"`; stored with every event.
     const STREAM_TYPE: &'static str;
-    /// Bumped whenever the state's serialized shape changes: older snapshots
-    /// are then ignored and the state is replayed from the events.
+    /// Bumped when the meaning of the state changes without its shape: e.g.
+    /// `evolve` now counts something differently into the same field. Older
+    /// snapshots are then ignored and the state is replayed from the events.
+    ///
+    /// A change of shape (a field added, removed or renamed) needs no bump: a
+    /// snapshot is used only if it decodes into the state and that state
+    /// encodes back to the same JSON value; otherwise, and when it cannot be
+    /// decoded at all, the stream is replayed and a fresh snapshot written.
     const SNAPSHOT_VERSION: i32 = 1;
 
     type Event: DomainEvent;

@@ -90,9 +90,11 @@ pub enum CommandError<R: std::error::Error + 'static> {
     /// A constraint of a read model refused the change (e.g. a unique email).
     #[error("constraint {constraint} refused the change")]
     Constraint { constraint: String },
-    /// The request id was used before for a command on another stream.
-    #[error("request id {request_id:?} was already used for another command")]
-    RequestReused { request_id: String },
+    /// The request id was used before for a different request: one on
+    /// another stream type, of another kind or with other content (its
+    /// [`crate::RequestFingerprint`] differs). Nothing was written.
+    #[error("request id {request_id:?} was already used for a different request")]
+    RequestMismatch { request_id: String },
     /// Only from [`crate::Repository::execute_in`]: the caller's transaction
     /// is older than the stream's last append, so the command cannot append
     /// in it without breaking the global order. Roll the whole transaction

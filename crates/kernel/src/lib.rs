@@ -7,6 +7,8 @@
 //!   order that never skips an event ([`store::global`]).
 //! - [`repository`]: load → decide → append in one transaction, with inline
 //!   projections, idempotent request ids and retries on conflict.
+//! - [`fingerprint`]: what a request asked for, so a request id reused for a
+//!   different request is refused.
 //! - [`projection`]: read models updated in the append transaction, and their
 //!   rebuild from the events.
 //! - [`relay`]: the outbox relay that moves committed events to NATS JetStream.
@@ -20,6 +22,7 @@ pub mod aggregate;
 pub mod consumer;
 pub mod error;
 pub mod event;
+pub mod fingerprint;
 pub mod lease;
 pub mod metadata;
 pub mod partition;
@@ -31,6 +34,7 @@ pub mod store;
 pub use aggregate::{Aggregate, CodecError, DomainEvent, EventData};
 pub use error::{AppendError, CommandError, StoreError};
 pub use event::{GlobalPosition, Recorded};
+pub use fingerprint::RequestFingerprint;
 pub use metadata::{CommandContext, EventMetadata};
 pub use projection::InlineProjection;
 pub use repository::{Executed, Loaded, Repository};

@@ -2,6 +2,8 @@
 
 use uuid::Uuid;
 
+use crate::fingerprint::RequestFingerprint;
+
 /// Metadata stored with every event, so the event store is also the audit trail.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventMetadata {
@@ -24,6 +26,13 @@ pub struct CommandContext {
     pub expected_version: Option<i64>,
     /// Idempotency key: a retried request returns the first outcome and appends nothing.
     pub request_id: Option<String>,
+    /// What the request asked for, logged with the request id's outcome: a
+    /// later use of the id with another fingerprint, or for another stream
+    /// type, is [`crate::CommandError::RequestMismatch`], never the first
+    /// outcome. The caller computes it because only the caller knows which
+    /// parts of a request the client chose (see [`RequestFingerprint`]).
+    /// `None`: only the stream type is compared.
+    pub fingerprint: Option<RequestFingerprint>,
 }
 
 impl CommandContext {
@@ -39,6 +48,7 @@ impl CommandContext {
             },
             expected_version: None,
             request_id: None,
+            fingerprint: None,
         }
     }
 

@@ -5,9 +5,11 @@ mod support;
 
 use std::sync::Arc;
 
+use serde::{Deserialize, Serialize};
 use support::{Ledger, LedgerCommand, LedgerEvent, LedgerRule};
 use tenure_kernel::{
-    AppendError, CommandContext, CommandError, EventData, EventMetadata, Repository,
+    Aggregate, AppendError, CommandContext, CommandError, EventData, EventMetadata, Repository,
+    RequestFingerprint,
 };
 use uuid::Uuid;
 
@@ -236,6 +238,8 @@ async fn a_retried_request_returns_the_first_outcome_and_appends_nothing() {
     let ledgers = Arc::new(Repository::<Ledger>::new(fx.store.clone()));
     let mut ctx = CommandContext::new(Uuid::now_v7(), "test");
     ctx.request_id = Some("open-1".into());
+    // The stream id is drawn by the server, so it is not part of the request.
+    ctx.fingerprint = Some(RequestFingerprint::new("Open", b"ada"));
 
     // Two racing executions of one request on different new streams: one appends.
     let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
@@ -409,4 +413,233 @@ async fn a_state_cached_by_one_replica_is_never_trusted_over_the_store() {
 
     let loaded = first.load(ctx.tenant_id(), id).await.unwrap();
     assert_eq!((loaded.version, loaded.state.balance), (4, 7));
+}
+
+/// The ledger under another stream type, as a second aggregate of one service.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Account(Ledger);
+
+impl Aggregate for Account {
+    const STREAM_TYPE: &'static str = "account";
+    type Event = LedgerEvent;
+    type Command = LedgerCommand;
+    type Rejection = LedgerRule;
+
+    fn decide(&self, command: &LedgerCommand) -> Result<Vec<LedgerEvent>, LedgerRule> {
+        self.0.decide(command)
+    }
+
+    fn evolve(&mut self, event: &LedgerEvent) {
+        self.0.evolve(event);
+    }
+}
+
+fn deposit(amount: i64) -> (LedgerCommand, RequestFingerprint) {
+    let fingerprint = RequestFingerprint::new("Deposit", &amount.to_le_bytes());
+    (
+        LedgerCommand::Deposit {
+            amounts: vec![amount],
+        },
+        fingerprint,
+    )
+}
+
+async fn event_count(fx: &support::Fixture) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM events")
+        .fetch_one(fx.store.pool())
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_request_id_reused_for_a_different_request_is_refused_and_appends_nothing() {
+    let fx = support::store().await;
+    let ledgers = Repository::<Ledger>::new(fx.store.clone());
+    let accounts = Repository::<Account>::new(fx.store.clone());
+    let id = Uuid::now_v7();
+    let plain = CommandContext::new(Uuid::now_v7(), "test");
+    let open = LedgerCommand::Open {
+        owner: "ada".into(),
+    };
+    ledgers.execute(&plain, id, &open).await.unwrap();
+
+    let (five, fingerprint) = deposit(5);
+    let ctx = CommandContext {
+        request_id: Some("deposit-1".into()),
+        fingerprint: Some(fingerprint),
+        ..plain.clone()
+    };
+    let first = ledgers.execute(&ctx, id, &five).await.unwrap();
+    assert_eq!((first.version, first.replayed), (2, false));
+
+    // The same request again: the first outcome, nothing appended.
+    let retry = ledgers.execute(&ctx, id, &five).await.unwrap();
+    assert!(retry.replayed);
+    assert_eq!((retry.stream_id, retry.version), (id, 2));
+
+    // The id with other content, of another kind, or for another stream type.
+    let (seven, other_amount) = deposit(7);
+    let other_kind = RequestFingerprint::new("Open", &5i64.to_le_bytes());
+    let refused = [
+        ledgers
+            .execute(
+                &CommandContext {
+                    fingerprint: Some(other_amount),
+                    ..ctx.clone()
+                },
+                id,
+                &seven,
+            )
+            .await
+            .map(|_| ()),
+        ledgers
+            .execute(
+                &CommandContext {
+                    fingerprint: Some(other_kind),
+                    ..ctx.clone()
+                },
+                Uuid::now_v7(),
+                &open,
+            )
+            .await
+            .map(|_| ()),
+        accounts.execute(&ctx, id, &five).await.map(|_| ()),
+    ];
+    for outcome in refused {
+        assert!(
+            matches!(&outcome, Err(CommandError::RequestMismatch { request_id }) if request_id == "deposit-1"),
+            "{outcome:?}"
+        );
+    }
+    assert_eq!(event_count(&fx).await, 2, "nothing appended");
+    let loaded = ledgers.load(ctx.tenant_id(), id).await.unwrap();
+    assert_eq!(loaded.state.balance, 5);
+
+    let logged: (String, String, Vec<u8>) = sqlx::query_as(
+        "SELECT stream_type, command_kind, fingerprint FROM command_log WHERE request_id = 'deposit-1'",
+    )
+    .fetch_one(fx.store.pool())
+    .await
+    .unwrap();
+    let expected = deposit(5).1;
+    assert_eq!(
+        logged,
+        (
+            "ledger".to_owned(),
+            "Deposit".to_owned(),
+            expected.digest().to_vec()
+        )
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn of_two_different_requests_racing_with_one_id_one_appends_and_the_other_is_refused() {
+    let fx = support::store().await;
+    let ledgers = Arc::new(Repository::<Ledger>::new(fx.store.clone()));
+    let plain = CommandContext::new(Uuid::now_v7(), "test");
+    let request = |round: usize, amount: i64| {
+        let (command, fingerprint) = deposit(amount);
+        let ctx = CommandContext {
+            request_id: Some(format!("race-{round}")),
+            fingerprint: Some(fingerprint),
+            ..plain.clone()
+        };
+        (ctx, command)
+    };
+    for round in 0..5 {
+        let id = Uuid::now_v7();
+        let open = LedgerCommand::Open {
+            owner: "ada".into(),
+        };
+        ledgers.execute(&plain, id, &open).await.unwrap();
+        let ((a, five), (b, seven)) = (request(round, 5), request(round, 7));
+        let (first, second) = tokio::join!(
+            ledgers.execute(&a, id, &five),
+            ledgers.execute(&b, id, &seven)
+        );
+        let outcomes = [first.map(|e| e.replayed), second.map(|e| e.replayed)];
+        let appended = outcomes.iter().filter(|o| matches!(o, Ok(false))).count();
+        let refused = outcomes
+            .iter()
+            .filter(|o| matches!(o, Err(CommandError::RequestMismatch { .. })))
+            .count();
+        assert_eq!((appended, refused), (1, 1), "round {round}: {outcomes:?}");
+        let loaded = ledgers.load(plain.tenant_id(), id).await.unwrap();
+        assert_eq!(loaded.version, 2, "round {round}: one deposit");
+    }
+}
+
+#[tokio::test]
+async fn a_request_logged_without_a_fingerprint_answers_any_reuse_as_before() {
+    let fx = support::store().await;
+    let ledgers = Repository::<Ledger>::new(fx.store.clone());
+    let ctx = CommandContext::new(Uuid::now_v7(), "test");
+    let id = Uuid::now_v7();
+    let open = LedgerCommand::Open {
+        owner: "ada".into(),
+    };
+    ledgers.execute(&ctx, id, &open).await.unwrap();
+    // A row as the request log wrote it before fingerprints were kept.
+    sqlx::query(
+        "INSERT INTO command_log (tenant_id, request_id, stream_id, version) VALUES ($1, 'old', $2, 1)",
+    )
+    .bind(ctx.tenant_id())
+    .bind(id)
+    .execute(fx.store.pool())
+    .await
+    .unwrap();
+
+    let (five, fingerprint) = deposit(5);
+    let reuse = CommandContext {
+        request_id: Some("old".into()),
+        fingerprint: Some(fingerprint),
+        ..ctx.clone()
+    };
+    let replayed = ledgers.execute(&reuse, id, &five).await.unwrap();
+    assert!(replayed.replayed);
+    assert_eq!(replayed.version, 1);
+    assert_eq!(event_count(&fx).await, 1);
+}
+
+#[tokio::test]
+async fn in_a_caller_transaction_a_request_id_is_replayed_or_refused_too() {
+    let fx = support::store().await;
+    let ledgers = Repository::<Ledger>::new(fx.store.clone());
+    let plain = CommandContext::new(Uuid::now_v7(), "test");
+    let id = Uuid::now_v7();
+    let open = LedgerCommand::Open {
+        owner: "ada".into(),
+    };
+    ledgers.execute(&plain, id, &open).await.unwrap();
+    let (five, fingerprint) = deposit(5);
+    let ctx = CommandContext {
+        request_id: Some("in-tx".into()),
+        fingerprint: Some(fingerprint),
+        ..plain.clone()
+    };
+
+    let mut tx = fx.store.begin().await.unwrap();
+    let first = ledgers.execute_in(&mut tx, &ctx, id, &five).await.unwrap();
+    assert_eq!(first.version, 2);
+    // The same transaction sees the request it logged.
+    let again = ledgers.execute_in(&mut tx, &ctx, id, &five).await.unwrap();
+    assert!(again.replayed);
+    let (seven, other) = deposit(7);
+    let mismatch = CommandContext {
+        fingerprint: Some(other),
+        ..ctx.clone()
+    };
+    let refused = ledgers.execute_in(&mut tx, &mismatch, id, &seven).await;
+    assert!(
+        matches!(refused, Err(CommandError::RequestMismatch { .. })),
+        "{refused:?}"
+    );
+    tx.commit().await.unwrap();
+
+    let mut tx = fx.store.begin().await.unwrap();
+    let later = ledgers.execute_in(&mut tx, &ctx, id, &five).await.unwrap();
+    assert!(later.replayed);
+    assert_eq!(later.version, 2);
+    tx.commit().await.unwrap();
+    assert_eq!(event_count(&fx).await, 2, "one deposit");
 }

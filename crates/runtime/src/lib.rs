@@ -10,15 +10,19 @@
 //!   server and loop.
 //! - [`nats`]: a NATS connection that survives the server being away.
 //! - [`operations`]: operator commands: dead letters and parked outbox rows.
+//! - [`request`] and [`request_id`]: who calls, and the idempotency key a
+//!   command carries, read and checked at the edge.
 
 pub mod config;
 pub mod grpc;
 pub mod nats;
 pub mod operations;
 pub mod request;
+pub mod request_id;
 pub mod shutdown;
 pub mod telemetry;
 
 pub use config::CommonConfig;
 pub use request::Caller;
+pub use request_id::{RequestId, RequestIdError};
 pub use tokio_util::sync::CancellationToken;

@@ -7,7 +7,7 @@ use chrono::{NaiveDate, Utc};
 use sqlx::PgPool;
 use tenure_kernel::{
     CommandContext, CommandError, EventData, EventMetadata, EventStore, Executed, Loaded, Recorded,
-    Repository, StoreError,
+    Repository, RequestFingerprint, StoreError,
 };
 use tenure_runtime::Caller;
 use uuid::Uuid;
@@ -38,6 +38,9 @@ impl From<sqlx::Error> for AppError {
 pub struct CommandOptions {
     pub expected_version: Option<i64>,
     pub request_id: Option<String>,
+    /// What the request asked for, compared when its request id comes again
+    /// (see `grpc::fingerprint`).
+    pub fingerprint: Option<RequestFingerprint>,
 }
 
 /// The employees service's use cases.
@@ -107,6 +110,7 @@ impl EmployeesApp {
             },
             expected_version: options.expected_version,
             request_id: options.request_id,
+            fingerprint: options.fingerprint,
         };
         Ok(self.repository.execute(&ctx, employee_id, &command).await?)
     }

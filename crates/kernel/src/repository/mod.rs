@@ -2,15 +2,18 @@
 //! projections, snapshots and request log in the same transaction.
 
 mod cache;
+mod restore;
+
+pub use restore::{UnusableSnapshot, restore};
 
 use std::sync::Arc;
 
 use sqlx::PgConnection;
-use tracing::instrument;
+use tracing::{info, instrument, warn};
 use uuid::Uuid;
 
 use crate::aggregate::{Aggregate, DomainEvent};
-use crate::error::{AppendError, CommandError, StoreError};
+use crate::error::{AppendError, CommandError, StoreError, chain};
 use crate::event::Recorded;
 use crate::metadata::CommandContext;
 use crate::projection::InlineProjection;
@@ -92,7 +95,8 @@ impl<A: Aggregate> Repository<A> {
         &self.projections
     }
 
-    /// The current state of a stream, from its latest snapshot.
+    /// The current state of a stream, from its latest snapshot if that can be
+    /// used (see [`Aggregate::SNAPSHOT_VERSION`]), else from its first event.
     pub async fn load(&self, tenant_id: Uuid, stream_id: Uuid) -> Result<Loaded<A>, StoreError> {
         let mut conn = self.store.pool().acquire().await?;
         self.load_with(&mut conn, tenant_id, stream_id).await
@@ -107,19 +111,34 @@ impl<A: Aggregate> Repository<A> {
     ) -> Result<Loaded<A>, StoreError> {
         let raw = self
             .store
-            .load_raw(conn, tenant_id, stream_id, A::SNAPSHOT_VERSION)
+            .load_raw(conn, tenant_id, stream_id, Some(A::SNAPSHOT_VERSION))
             .await?;
-        let (mut state, snapshot_version) = match raw.snapshot {
-            Some((version, bytes)) => {
-                let state: A = serde_json::from_slice(&bytes)
-                    .map_err(|source| StoreError::Snapshot { stream_id, source })?;
-                (state, Some(version))
-            }
-            None => (A::default(), None),
+        let (mut state, snapshot_version, events) = match raw.snapshot {
+            None => (A::default(), None, raw.events),
+            Some((version, bytes)) => match restore::<A>(&bytes) {
+                Ok(state) => (state, Some(version), raw.events),
+                // A snapshot only saves time: never fail a command for it.
+                // The events before it were not read, so read them all.
+                Err(unusable) => {
+                    let error = chain(&unusable);
+                    if unusable.is_undecodable() {
+                        warn!(stream_type = A::STREAM_TYPE, %stream_id, snapshot_at = version, error,
+                            "snapshot cannot be decoded; replaying the stream from its first event");
+                    } else {
+                        info!(stream_type = A::STREAM_TYPE, %stream_id, snapshot_at = version, error,
+                            "snapshot has an older shape; replaying the stream from its first event");
+                    }
+                    let whole = self
+                        .store
+                        .load_raw(conn, tenant_id, stream_id, None)
+                        .await?;
+                    (A::default(), None, whole.events)
+                }
+            },
         };
         let mut version = snapshot_version.unwrap_or(0);
-        let events_replayed = raw.events.len();
-        for (event_version, data) in raw.events {
+        let events_replayed = events.len();
+        for (event_version, data) in events {
             let event = A::Event::from_stored(data).map_err(|source| StoreError::Codec {
                 stream_id,
                 version: event_version,
@@ -140,6 +159,11 @@ impl<A: Aggregate> Repository<A> {
     ///
     /// Without an expected version a lost race is decided again on the fresh
     /// state; with one, the client's stale view is a [`CommandError::Conflict`].
+    ///
+    /// With a request id that ran before, the first outcome is returned and
+    /// nothing is appended, if the logged request is this one: the same
+    /// stream type and [`CommandContext::fingerprint`]; else
+    /// [`CommandError::RequestMismatch`].
     #[instrument(skip_all, fields(stream_type = A::STREAM_TYPE, %stream_id))]
     pub async fn execute(
         &self,
@@ -253,6 +277,8 @@ impl<A: Aggregate> Repository<A> {
     /// Executes `command` inside the caller's transaction (one that came from
     /// [`EventStore::begin`]), as reactions do: the effect commits or rolls
     /// back with the caller's other work. Lost races are retried in a savepoint.
+    /// A request id is handled as in [`Self::execute`], and also sees the
+    /// requests this transaction logged.
     pub async fn execute_in(
         &self,
         tx: &mut PgConnection,
@@ -260,6 +286,9 @@ impl<A: Aggregate> Repository<A> {
         stream_id: Uuid,
         command: &A::Command,
     ) -> Result<Executed<A>, CommandError<A::Rejection>> {
+        if let Some(previous) = self.previous_outcome_in(tx, ctx).await? {
+            return Ok(previous);
+        }
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -297,10 +326,15 @@ impl<A: Aggregate> Repository<A> {
                     self.cache.forget(ctx.tenant_id(), stream_id);
                     return Err(CommandError::OutOfOrder { stream_id });
                 }
+                // A concurrent execution of the request id committed first.
                 Err(Attempt::DuplicateRequest) => {
                     savepoint.rollback().await?;
-                    let request_id = ctx.request_id.clone().unwrap_or_default();
-                    return Err(CommandError::RequestReused { request_id });
+                    return match self.previous_outcome_in(tx, ctx).await? {
+                        Some(previous) => Ok(previous),
+                        None => Err(CommandError::Store(StoreError::Database(
+                            sqlx::Error::RowNotFound,
+                        ))),
+                    };
                 }
                 Err(Attempt::Failed(error)) => {
                     savepoint.rollback().await.ok();
@@ -322,14 +356,14 @@ impl<A: Aggregate> Repository<A> {
         known: Option<(A, i64)>,
     ) -> Result<(Executed<A>, A), Attempt<A::Rejection>> {
         let tenant_id = ctx.tenant_id();
-        let (state, current) = match known {
-            Some(known) => known,
+        let (state, current, replayed) = match known {
+            Some((state, version)) => (state, version, 0),
             None => {
                 let loaded = self
                     .load_with(conn, tenant_id, stream_id)
                     .await
                     .map_err(failed)?;
-                (loaded.state, loaded.version)
+                (loaded.state, loaded.version, loaded.events_replayed)
             }
         };
         if let Some(expected) = ctx.expected_version
@@ -374,9 +408,14 @@ impl<A: Aggregate> Repository<A> {
         // The request log first: a concurrent retry of the same request
         // must meet it before any read model's constraint.
         if let Some(request_id) = &ctx.request_id {
-            let outcome = PreviousOutcome { stream_id, version };
+            let outcome = PreviousOutcome {
+                stream_id,
+                version,
+                stream_type: Some(A::STREAM_TYPE.to_owned()),
+                fingerprint: ctx.fingerprint.clone(),
+            };
             self.store
-                .record_request(conn, tenant_id, request_id, outcome)
+                .record_request(conn, tenant_id, request_id, &outcome)
                 .await
                 .map_err(Attempt::from)?;
         }
@@ -387,7 +426,10 @@ impl<A: Aggregate> Repository<A> {
                 .map_err(|e| Attempt::from(AppendError::from(e)))?;
         }
         let every = self.store.settings().snapshot_every.max(1);
-        if current / every != version / every {
+        // At every multiple of `every`, and after a load that replayed at
+        // least as many events (its snapshot could not be used, or
+        // `snapshot_every` was lowered), so the next load is short again.
+        if current / every != version / every || replayed as i64 >= every {
             let bytes = serde_json::to_vec(&state)
                 .map_err(|source| failed(StoreError::Snapshot { stream_id, source }))?;
             let snapshot = Snapshot {
@@ -414,9 +456,7 @@ impl<A: Aggregate> Repository<A> {
         ))
     }
 
-    /// The first outcome of the context's request id, if it ran before. A
-    /// retried request gets that outcome whatever stream it names now: a
-    /// retried hire, say, names a new id but means the employee hired first.
+    /// The first outcome of the context's request id, if it ran before.
     async fn previous_outcome(
         &self,
         ctx: &CommandContext,
@@ -424,9 +464,43 @@ impl<A: Aggregate> Repository<A> {
         let Some(request_id) = &ctx.request_id else {
             return Ok(None);
         };
-        let Some(previous) = self.store.find_request(ctx.tenant_id(), request_id).await? else {
+        let previous = self.store.find_request(ctx.tenant_id(), request_id).await?;
+        Self::replay(ctx, request_id, previous)
+    }
+
+    /// Like [`Self::previous_outcome`], in the caller's transaction.
+    async fn previous_outcome_in(
+        &self,
+        tx: &mut PgConnection,
+        ctx: &CommandContext,
+    ) -> Result<Option<Executed<A>>, CommandError<A::Rejection>> {
+        let Some(request_id) = &ctx.request_id else {
             return Ok(None);
         };
+        let previous = self
+            .store
+            .find_request_in(tx, ctx.tenant_id(), request_id)
+            .await?;
+        Self::replay(ctx, request_id, previous)
+    }
+
+    /// The logged outcome as this execution's, if the logged request is this
+    /// one. A retried request gets that outcome whatever stream it names now:
+    /// a retried hire, say, names a newly drawn id but means the employee
+    /// hired first, which is why fingerprints leave drawn ids out.
+    fn replay(
+        ctx: &CommandContext,
+        request_id: &str,
+        previous: Option<PreviousOutcome>,
+    ) -> Result<Option<Executed<A>>, CommandError<A::Rejection>> {
+        let Some(previous) = previous else {
+            return Ok(None);
+        };
+        if !previous.is_same_request(A::STREAM_TYPE, ctx.fingerprint.as_ref()) {
+            return Err(CommandError::RequestMismatch {
+                request_id: request_id.to_owned(),
+            });
+        }
         Ok(Some(Executed {
             stream_id: previous.stream_id,
             version: previous.version,

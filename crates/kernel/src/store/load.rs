@@ -21,14 +21,15 @@ pub struct LoadedRaw {
 type LoadRow = (i32, i64, Option<String>, Option<i32>, Vec<u8>);
 
 impl EventStore {
-    /// The latest snapshot with `snapshot_version` and the events after it.
-    /// Another tenant's stream reads as empty.
+    /// The latest snapshot with `snapshot_version` and the events after it;
+    /// with `None`, no snapshot and every event of the stream (the fallback
+    /// when a snapshot cannot be used). Another tenant's stream reads as empty.
     pub async fn load_raw(
         &self,
         conn: &mut PgConnection,
         tenant_id: Uuid,
         stream_id: Uuid,
-        snapshot_version: i32,
+        snapshot_version: Option<i32>,
     ) -> Result<LoadedRaw, StoreError> {
         let rows: Vec<LoadRow> = sqlx::query_as(include_str!("load.sql"))
             .bind(stream_id)

@@ -1,5 +1,6 @@
 -- A stream's latest usable snapshot (kind 0) and the events after it (kind 1),
--- in one round trip.
+-- in one round trip. A NULL snapshot version matches no snapshot: the whole
+-- stream is read.
 WITH snap AS (
     SELECT version, state FROM snapshots
     WHERE stream_id = $1 AND tenant_id = $2 AND snapshot_version = $3

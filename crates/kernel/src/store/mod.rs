@@ -28,7 +28,8 @@ pub use snapshot::Snapshot;
 pub struct StoreSettings {
     /// The PostgreSQL schema holding this service's tables (its search_path).
     pub schema: String,
-    /// A snapshot is written whenever a stream crosses a multiple of this many events.
+    /// A snapshot is written whenever a stream crosses a multiple of this many
+    /// events, and by the next append after a load that replayed this many.
     pub snapshot_every: i64,
     /// How many recently written aggregate states each repository keeps in
     /// memory, so commands on them skip the load; 0 turns the cache off.

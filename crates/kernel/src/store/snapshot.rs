@@ -12,7 +12,7 @@ pub struct Snapshot<'a> {
     pub tenant_id: Uuid,
     pub stream_type: &'a str,
     pub stream_id: Uuid,
-    /// The aggregate's `SNAPSHOT_VERSION`: the state's serialized shape.
+    /// The aggregate's `SNAPSHOT_VERSION`: the meaning of the serialized state.
     pub snapshot_version: i32,
     pub version: i64,
     pub state: &'a [u8],

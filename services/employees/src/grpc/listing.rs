@@ -35,6 +35,14 @@ fn decode_token(token: &str) -> Option<PageKey> {
         .collect::<Option<Vec<u8>>>()?;
     let (family_name, given_name, employee_id): (String, String, Uuid) =
         serde_json::from_slice(&bytes).ok()?;
+    // Names this service stored hold no control characters; a token that
+    // does was not issued here (and a NUL could not even be sent to the store).
+    if [&family_name, &given_name]
+        .iter()
+        .any(|name| name.chars().any(char::is_control))
+    {
+        return None;
+    }
     Some(PageKey {
         family_name,
         given_name,
@@ -112,11 +120,17 @@ pub fn list_employees_from_proto(
     let name_query = request.name_query.trim();
     if name_query.chars().count() > 200 {
         v.push("name_query", "must be at most 200 characters");
+    } else if name_query.chars().any(char::is_control) {
+        v.push("name_query", "must not contain control characters");
+    }
+    let department = request.department.trim();
+    if department.chars().any(char::is_control) {
+        v.push("department", "must not contain control characters");
     }
     let page = page(&mut v, request.page_size, &request.page_token);
     match (manager_id, status, contract_kind, page) {
         (Some(manager_id), Some(status), Some(contract_kind), Some(page)) if v.is_empty() => {
-            let department = Some(request.department.trim().to_owned()).filter(|d| !d.is_empty());
+            let department = Some(department.to_owned()).filter(|d| !d.is_empty());
             let name_query = Some(name_query.to_owned()).filter(|q| !q.is_empty());
             Ok((
                 DirectoryFilter {

@@ -2,6 +2,7 @@
 //! the one place codes are chosen.
 
 pub mod convert;
+pub mod fingerprint;
 pub mod listing;
 mod queries;
 mod service;

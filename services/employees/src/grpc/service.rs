@@ -6,18 +6,16 @@ use chrono::NaiveDate;
 use tenure_kernel::{DomainEvent, Recorded};
 use tenure_proto::tenure::employees::v1 as proto;
 use tenure_proto::tenure::employees::v1::employees_service_server::EmployeesService;
-use tenure_runtime::Caller;
+use tenure_runtime::{Caller, RequestId};
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
 use super::convert::{self, ParsedCommand};
+use super::fingerprint::{CommandRequest, fingerprint};
 use super::{listing, queries, status};
 use crate::app::{CommandOptions, EmployeesApp};
 use crate::domain::{EmployeeEvent, employee_as_of};
 use crate::projections::queries as directory;
-
-/// Most characters of a request id.
-const MAX_REQUEST_ID: usize = 200;
 
 /// The employees service's gRPC API; cheap to clone.
 #[derive(Clone)]
@@ -32,16 +30,14 @@ impl EmployeesApi {
 
     /// Runs a command request: reads the caller and options, parses the
     /// request (given the tenant's today), executes, answers `(employee, version)`.
-    async fn command<R>(
+    async fn command<R: CommandRequest>(
         &self,
         request: Request<R>,
-        options: impl FnOnce(&R) -> (Option<i64>, &str),
         parse: impl FnOnce(&R, NaiveDate) -> ParsedCommand,
     ) -> Result<(String, i64), Status> {
         let caller = Caller::from_metadata(request.metadata())?;
         let request = request.into_inner();
-        let (expected_version, request_id) = options(&request);
-        let options = command_options(expected_version, request_id)?;
+        let options = command_options(&request)?;
         let today = self.app.today(caller.tenant_id);
         let (employee_id, command) = parse(&request, today).map_err(status::invalid)?;
         let executed = self
@@ -82,27 +78,22 @@ impl EmployeesApi {
     }
 }
 
-fn command_options(
-    expected_version: Option<i64>,
-    request_id: &str,
-) -> Result<CommandOptions, Status> {
+/// The options of a command request; with a request id, the fingerprint the
+/// request log compares when the id comes again.
+fn command_options<R: CommandRequest>(request: &R) -> Result<CommandOptions, Status> {
+    let expected_version = request.expected_version();
     if expected_version.is_some_and(|v| v < 0) {
         return Err(status::invalid_field(
             "expected_version",
             "must not be negative",
         ));
     }
-    let request_id = request_id.trim();
-    if request_id.chars().count() > MAX_REQUEST_ID {
-        return Err(status::invalid_field(
-            "request_id",
-            "must be at most 200 characters",
-        ));
-    }
-    let request_id = Some(request_id.to_owned()).filter(|id| !id.is_empty());
+    let request_id = RequestId::parse(request.request_id())
+        .map_err(|error| status::invalid_field("request_id", &error.to_string()))?;
     Ok(CommandOptions {
         expected_version,
-        request_id,
+        fingerprint: request_id.as_ref().map(|_| fingerprint(request)),
+        request_id: request_id.map(RequestId::into_string),
     })
 }
 
@@ -125,11 +116,9 @@ impl EmployeesService for EmployeesApi {
     ) -> Result<Response<proto::HireEmployeeResponse>, Status> {
         let employee_id = Uuid::now_v7();
         let result = self
-            .command(
-                request,
-                |r| (r.expected_version, &r.request_id),
-                |r, _| convert::hire_employee_from_proto(r, employee_id),
-            )
+            .command(request, |r, _| {
+                convert::hire_employee_from_proto(r, employee_id)
+            })
             .await?;
         command_response!(HireEmployeeResponse, result)
     }
@@ -139,11 +128,7 @@ impl EmployeesService for EmployeesApi {
         request: Request<proto::ChangePersonalDetailsRequest>,
     ) -> Result<Response<proto::ChangePersonalDetailsResponse>, Status> {
         let result = self
-            .command(
-                request,
-                |r| (r.expected_version, &r.request_id),
-                convert::change_personal_details_from_proto,
-            )
+            .command(request, convert::change_personal_details_from_proto)
             .await?;
         command_response!(ChangePersonalDetailsResponse, result)
     }
@@ -153,11 +138,7 @@ impl EmployeesService for EmployeesApi {
         request: Request<proto::ChangeContractRequest>,
     ) -> Result<Response<proto::ChangeContractResponse>, Status> {
         let result = self
-            .command(
-                request,
-                |r| (r.expected_version, &r.request_id),
-                |r, _| convert::change_contract_from_proto(r),
-            )
+            .command(request, |r, _| convert::change_contract_from_proto(r))
             .await?;
         command_response!(ChangeContractResponse, result)
     }
@@ -167,11 +148,7 @@ impl EmployeesService for EmployeesApi {
         request: Request<proto::ChangeRoleRequest>,
     ) -> Result<Response<proto::ChangeRoleResponse>, Status> {
         let result = self
-            .command(
-                request,
-                |r| (r.expected_version, &r.request_id),
-                |r, _| convert::change_role_from_proto(r),
-            )
+            .command(request, |r, _| convert::change_role_from_proto(r))
             .await?;
         command_response!(ChangeRoleResponse, result)
     }
@@ -181,11 +158,7 @@ impl EmployeesService for EmployeesApi {
         request: Request<proto::AssignManagerRequest>,
     ) -> Result<Response<proto::AssignManagerResponse>, Status> {
         let result = self
-            .command(
-                request,
-                |r| (r.expected_version, &r.request_id),
-                |r, _| convert::assign_manager_from_proto(r),
-            )
+            .command(request, |r, _| convert::assign_manager_from_proto(r))
             .await?;
         command_response!(AssignManagerResponse, result)
     }
@@ -195,11 +168,7 @@ impl EmployeesService for EmployeesApi {
         request: Request<proto::RecordWorkAgreementRequest>,
     ) -> Result<Response<proto::RecordWorkAgreementResponse>, Status> {
         let result = self
-            .command(
-                request,
-                |r| (r.expected_version, &r.request_id),
-                |r, _| convert::record_work_agreement_from_proto(r),
-            )
+            .command(request, |r, _| convert::record_work_agreement_from_proto(r))
             .await?;
         command_response!(RecordWorkAgreementResponse, result)
     }
@@ -209,11 +178,7 @@ impl EmployeesService for EmployeesApi {
         request: Request<proto::SetInterestsRequest>,
     ) -> Result<Response<proto::SetInterestsResponse>, Status> {
         let result = self
-            .command(
-                request,
-                |r| (r.expected_version, &r.request_id),
-                convert::set_interests_from_proto,
-            )
+            .command(request, convert::set_interests_from_proto)
             .await?;
         command_response!(SetInterestsResponse, result)
     }
@@ -225,11 +190,9 @@ impl EmployeesService for EmployeesApi {
         // Tenants cannot configure their own reason codes yet: any
         // well-formed code is accepted.
         let result = self
-            .command(
-                request,
-                |r| (r.expected_version, &r.request_id),
-                |r, today| convert::announce_departure_from_proto(r, today, None),
-            )
+            .command(request, |r, today| {
+                convert::announce_departure_from_proto(r, today, None)
+            })
             .await?;
         command_response!(AnnounceDepartureResponse, result)
     }
@@ -239,11 +202,7 @@ impl EmployeesService for EmployeesApi {
         request: Request<proto::WithdrawDepartureRequest>,
     ) -> Result<Response<proto::WithdrawDepartureResponse>, Status> {
         let result = self
-            .command(
-                request,
-                |r| (r.expected_version, &r.request_id),
-                convert::withdraw_departure_from_proto,
-            )
+            .command(request, convert::withdraw_departure_from_proto)
             .await?;
         command_response!(WithdrawDepartureResponse, result)
     }
@@ -253,11 +212,7 @@ impl EmployeesService for EmployeesApi {
         request: Request<proto::EndEmploymentRequest>,
     ) -> Result<Response<proto::EndEmploymentResponse>, Status> {
         let result = self
-            .command(
-                request,
-                |r| (r.expected_version, &r.request_id),
-                |r, _| convert::end_employment_from_proto(r),
-            )
+            .command(request, |r, _| convert::end_employment_from_proto(r))
             .await?;
         command_response!(EndEmploymentResponse, result)
     }
@@ -267,11 +222,7 @@ impl EmployeesService for EmployeesApi {
         request: Request<proto::RehireEmployeeRequest>,
     ) -> Result<Response<proto::RehireEmployeeResponse>, Status> {
         let result = self
-            .command(
-                request,
-                |r| (r.expected_version, &r.request_id),
-                |r, _| convert::rehire_employee_from_proto(r),
-            )
+            .command(request, |r, _| convert::rehire_employee_from_proto(r))
             .await?;
         command_response!(RehireEmployeeResponse, result)
     }

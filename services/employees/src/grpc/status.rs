@@ -1,10 +1,15 @@
 //! The one place the employees service chooses gRPC codes. Causes of
 //! infrastructure failures are logged here with their chain, never sent.
+//!
+//! Bad input is never UNAVAILABLE or INTERNAL: the edge refuses what the
+//! store cannot keep (`convert.rs`, `listing.rs`, the request id), and a
+//! value PostgreSQL still refuses as data (SQLSTATE class 22) is
+//! INVALID_ARGUMENT here. Only a database that cannot be reached is UNAVAILABLE.
 
 use tenure_kernel::{CommandError, StoreError};
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
-use tracing::error;
+use tracing::{error, warn};
 use uuid::Uuid;
 
 use crate::app::AppError;
@@ -66,9 +71,10 @@ pub fn from_app(error: AppError, employee_id: Uuid) -> Status {
             );
             Status::failed_precondition("the change conflicts with existing data")
         }
-        AppError::Command(CommandError::RequestReused { request_id }) => {
+        AppError::Command(CommandError::RequestMismatch { request_id }) => {
             Status::failed_precondition(format!(
-                "request_id {request_id:?} was already used for a command on another employee"
+                "request_id {request_id:?} was already used for a different request; \
+                 send a new request_id for a new request"
             ))
         }
         AppError::Command(CommandError::OutOfOrder { .. }) => Status::aborted(
@@ -81,20 +87,112 @@ pub fn from_app(error: AppError, employee_id: Uuid) -> Status {
     }
 }
 
-/// A failure of the store: unavailable while the database is, internal when
-/// stored data cannot be read.
+/// A failure of the store: unavailable while the database cannot be reached,
+/// invalid when it refused a value of the request, internal otherwise.
 pub fn from_store(error: StoreError) -> Status {
-    error!(error = %tenure_kernel::error::chain(&error), "store failure");
-    match error {
-        StoreError::Database(_) => {
-            Status::unavailable("the service cannot reach its database; retry later")
-        }
+    let chain = tenure_kernel::error::chain(&error);
+    match &error {
+        StoreError::Database(database) => match DatabaseFailure::of(database) {
+            DatabaseFailure::Unreachable => {
+                error!(error = %chain, "database unreachable");
+                Status::unavailable("the service cannot reach its database; retry later")
+            }
+            DatabaseFailure::RefusedValue => {
+                warn!(error = %chain, "the database refused a value of a request");
+                Status::invalid_argument("a value in the request cannot be stored")
+            }
+            DatabaseFailure::Contended => {
+                warn!(error = %chain, "the database rolled a transaction back");
+                Status::aborted("the request collided with another one; retry it")
+            }
+            DatabaseFailure::Broken => {
+                error!(error = %chain, "database failure");
+                Status::internal("the service failed; the operators have been told")
+            }
+        },
         StoreError::Codec { .. } | StoreError::Snapshot { .. } => {
+            error!(error = %chain, "store failure");
             Status::internal("stored data could not be read; the operators have been told")
+        }
+    }
+}
+
+/// What a database error says about whose fault it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DatabaseFailure {
+    /// No connection: the network, the pool, or a server shutting down or
+    /// out of connections. Retrying later may succeed.
+    Unreachable,
+    /// A data exception (SQLSTATE class 22: a NUL byte in text, a value too
+    /// long, a malformed literal): the request carried a value the store
+    /// cannot keep, and retrying cannot help.
+    RefusedValue,
+    /// A serialization failure or deadlock (class 40): retrying may succeed.
+    Contended,
+    /// Anything else is a fault of the service.
+    Broken,
+}
+
+impl DatabaseFailure {
+    fn of(error: &sqlx::Error) -> Self {
+        match error {
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::Protocol(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed => Self::Unreachable,
+            sqlx::Error::Database(database) => match database.code().as_deref() {
+                Some(code) => Self::of_sqlstate(code),
+                None => Self::Broken,
+            },
+            _ => Self::Broken,
+        }
+    }
+
+    fn of_sqlstate(code: &str) -> Self {
+        match code.get(..2) {
+            // Connection exception, insufficient resources, operator intervention.
+            Some("08" | "53" | "57") => Self::Unreachable,
+            Some("22") => Self::RefusedValue,
+            Some("40") => Self::Contended,
+            _ => Self::Broken,
         }
     }
 }
 
 pub fn from_database(error: sqlx::Error) -> Status {
     from_store(StoreError::Database(error))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlstates_are_sorted_by_whose_fault_they_are() {
+        for (code, failure) in [
+            ("22021", DatabaseFailure::RefusedValue),
+            ("22001", DatabaseFailure::RefusedValue),
+            ("22P02", DatabaseFailure::RefusedValue),
+            ("08006", DatabaseFailure::Unreachable),
+            ("53300", DatabaseFailure::Unreachable),
+            ("57P01", DatabaseFailure::Unreachable),
+            ("40001", DatabaseFailure::Contended),
+            ("40P01", DatabaseFailure::Contended),
+            ("42601", DatabaseFailure::Broken),
+            ("23505", DatabaseFailure::Broken),
+            ("X", DatabaseFailure::Broken),
+        ] {
+            assert_eq!(DatabaseFailure::of_sqlstate(code), failure, "{code}");
+        }
+        assert_eq!(
+            DatabaseFailure::of(&sqlx::Error::PoolTimedOut),
+            DatabaseFailure::Unreachable
+        );
+        assert_eq!(
+            DatabaseFailure::of(&sqlx::Error::RowNotFound),
+            DatabaseFailure::Broken
+        );
+    }
 }

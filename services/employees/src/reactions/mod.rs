@@ -71,6 +71,7 @@ pub(crate) async fn react(
         },
         expected_version: None,
         request_id: None,
+        fingerprint: None,
     };
     match repository
         .execute_in(conn, &ctx, employee_id, &command)

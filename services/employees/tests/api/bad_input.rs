@@ -670,6 +670,197 @@ fn cases(ada: &str) -> Vec<(&'static str, Call, Vec<&'static str>)> {
             vec!["employee_id"],
         ),
     ]
+    .into_iter()
+    .chain(unstorable_cases(ada))
+    .collect()
+}
+
+/// Text PostgreSQL cannot store (a NUL byte) or that is not printable, in
+/// every free-text field: refused at the edge, never sent to the store.
+fn unstorable_cases(ada: &str) -> Vec<(&'static str, Call, Vec<&'static str>)> {
+    // A page token as the service issues them, around a name with a NUL.
+    let token_json = r#"["\u0000","Ada","0190f5c4-0000-7000-8000-000000000001"]"#;
+    let nul_token: String = token_json.bytes().map(|b| format!("{b:02x}")).collect();
+    vec![
+        (
+            "NUL in a request id",
+            hire(|r| r.request_id = "retry\0-1".into()),
+            vec!["request_id"],
+        ),
+        (
+            "a request id that is only a NUL",
+            change_role(ada, |r| r.request_id = "\0".into()),
+            vec!["request_id"],
+        ),
+        (
+            "a request id with a line break",
+            change_role(ada, |r| r.request_id = "retry\n1".into()),
+            vec!["request_id"],
+        ),
+        (
+            "a request id with an escape sequence",
+            Call::SetInterests(proto::SetInterestsRequest {
+                employee_id: ada.into(),
+                tags: vec!["rust".into()],
+                request_id: "\u{1b}[2J".into(),
+                ..Default::default()
+            }),
+            vec!["request_id"],
+        ),
+        (
+            "NUL in a given name",
+            hire(|r| r.given_name = "Bea\0".into()),
+            vec!["given_name"],
+        ),
+        (
+            "NUL in a family name",
+            Call::ChangePersonalDetails(proto::ChangePersonalDetailsRequest {
+                employee_id: ada.into(),
+                family_name: Some("Love\0lace".into()),
+                ..Default::default()
+            }),
+            vec!["family_name"],
+        ),
+        (
+            "NUL in an email",
+            hire(|r| r.work_email = "bea\0@example.com".into()),
+            vec!["work_email"],
+        ),
+        (
+            "NUL in a department",
+            hire(|r| r.department = "Engineering\0".into()),
+            vec!["department"],
+        ),
+        (
+            "NUL in a role title",
+            change_role(ada, |r| r.role_title = "Lead\0".into()),
+            vec!["role_title"],
+        ),
+        (
+            "NUL in a manager id",
+            hire(|r| r.manager_id = Some("\0".into())),
+            vec!["manager_id"],
+        ),
+        (
+            "NUL in an employee id",
+            change_role(ada, |r| r.employee_id = format!("{ada}\0")),
+            vec!["employee_id"],
+        ),
+        (
+            "NUL in a date",
+            change_role(ada, |r| r.effective_date = "2025-06-01\0".into()),
+            vec!["effective_date"],
+        ),
+        (
+            "NUL in an interest tag",
+            Call::SetInterests(proto::SetInterestsRequest {
+                employee_id: ada.into(),
+                tags: vec!["ru\0st".into()],
+                ..Default::default()
+            }),
+            vec!["tags[0]"],
+        ),
+        (
+            "NUL in core hours",
+            agreement(ada, |a| a.core_hours_start = "10:00\0".into()),
+            vec!["agreement.core_hours_start"],
+        ),
+        (
+            "NUL in a reason code",
+            announce(ada, |r| r.reason_code = "better\0offer".into()),
+            vec!["reason_code"],
+        ),
+        (
+            "NUL in a departure note",
+            announce(ada, |r| r.note = Some("moving\0abroad".into())),
+            vec!["note"],
+        ),
+        (
+            "NUL in a withdrawal reason",
+            Call::WithdrawDeparture(proto::WithdrawDepartureRequest {
+                employee_id: ada.into(),
+                reason: "stays\0".into(),
+                ..Default::default()
+            }),
+            vec!["reason"],
+        ),
+        (
+            "NUL in an end reason",
+            Call::EndEmployment(proto::EndEmploymentRequest {
+                employee_id: ada.into(),
+                ended_on: "2099-06-30".into(),
+                reason: "\0".into(),
+                ..Default::default()
+            }),
+            vec!["reason"],
+        ),
+        (
+            "NUL in a rehire role title",
+            Call::Rehire(proto::RehireEmployeeRequest {
+                employee_id: ada.into(),
+                contract: Some(permanent("2099-01-01")),
+                start_date: "2099-01-01".into(),
+                role_title: Some("Lead\0".into()),
+                ..Default::default()
+            }),
+            vec!["role_title"],
+        ),
+        (
+            "NUL in a name query",
+            Call::ListEmployees(proto::ListEmployeesRequest {
+                name_query: "Ada\0".into(),
+                ..Default::default()
+            }),
+            vec!["name_query"],
+        ),
+        (
+            "NUL in a department filter",
+            Call::ListEmployees(proto::ListEmployeesRequest {
+                department: "\0".into(),
+                ..Default::default()
+            }),
+            vec!["department"],
+        ),
+        (
+            "a page token around a NUL",
+            Call::ListEmployees(proto::ListEmployeesRequest {
+                page_token: nul_token.clone(),
+                ..Default::default()
+            }),
+            vec!["page_token"],
+        ),
+        (
+            "a team page token around a NUL",
+            Call::ListTeam(proto::ListTeamRequest {
+                manager_id: ada.into(),
+                page_token: nul_token,
+                ..Default::default()
+            }),
+            vec!["page_token"],
+        ),
+        (
+            "NUL in an as-of date",
+            Call::GetEmployee(proto::GetEmployeeRequest {
+                employee_id: ada.into(),
+                as_of: Some("2026-01-01\0".into()),
+            }),
+            vec!["as_of"],
+        ),
+        (
+            "NUL in a turnover month",
+            turnover("2025-01\0", "2025-03"),
+            vec!["from_month"],
+        ),
+        (
+            "NUL in a history page token",
+            Call::GetEmployeeHistory(proto::GetEmployeeHistoryRequest {
+                employee_id: ada.into(),
+                page_token: "1\0".into(),
+                ..Default::default()
+            }),
+            vec!["page_token"],
+        ),
+    ]
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -704,6 +895,10 @@ async fn every_malformed_request_is_invalid_argument_naming_its_field_and_writes
         events_before,
         "nothing written"
     );
+    let logged = service
+        .sql_rows("SELECT count(*)::text FROM employees.command_log")
+        .await;
+    assert_eq!(logged, ["0"], "no request logged");
     // The service still answers, and Ada is as she was.
     let employee = service.employee(&ada).await;
     assert_eq!(
@@ -838,4 +1033,42 @@ async fn extreme_but_wellformed_values_are_answered() {
     let history = service.client.get_employee_history(request).await.unwrap();
     assert!(history.into_inner().entries.is_empty());
     assert_eq!(service.event_count().await, 1);
+}
+
+/// The second wall, against PostgreSQL's own refusals: a value it refuses as
+/// data (SQLSTATE class 22) is the request's fault, INVALID_ARGUMENT; only a
+/// database out of reach is UNAVAILABLE; anything else is INTERNAL.
+#[tokio::test]
+async fn a_value_the_database_refuses_is_invalid_argument_not_unavailable() {
+    use tenure_employees::grpc::status::from_store;
+    use tenure_kernel::StoreError;
+
+    let service = TestService::start().await;
+    let pool = service.db.pool().await;
+    let refused = [
+        ("SELECT $1::text", "NUL\0byte", "22021"),
+        ("SELECT $1::text::uuid", "not-a-uuid", "22P02"),
+        ("SELECT $1::text::int2", "99999", "22003"),
+    ];
+    for (sql, value, sqlstate) in refused {
+        let error = sqlx::query(sql)
+            .bind(value)
+            .execute(&pool)
+            .await
+            .unwrap_err();
+        let code = error.as_database_error().and_then(|db| db.code());
+        assert_eq!(code.as_deref(), Some(sqlstate), "{sql}: {error}");
+        let status = from_store(StoreError::Database(error));
+        assert_eq!(status.code(), Code::InvalidArgument, "{sql}: {status:?}");
+        assert_eq!(status.message(), "a value in the request cannot be stored");
+    }
+
+    let broken = sqlx::query("SELEKT 1").execute(&pool).await.unwrap_err();
+    let status = from_store(StoreError::Database(broken));
+    assert_eq!(status.code(), Code::Internal, "{status:?}");
+
+    pool.close().await;
+    let closed = sqlx::query("SELECT 1").execute(&pool).await.unwrap_err();
+    let status = from_store(StoreError::Database(closed));
+    assert_eq!(status.code(), Code::Unavailable, "{status:?}");
 }

@@ -194,9 +194,12 @@ async fn a_retried_command_returns_the_first_result_and_appends_nothing() {
     });
     service.client.set_interests(request).await.unwrap();
 
-    // The retry (even with a changed body) answers as the first time did.
-    for title in ["Lead", "Principal"] {
-        let request = service.request(role_change(title));
+    // The retry answers as the first time did, even with another expected version.
+    for expected_version in [None, Some(1)] {
+        let request = service.request(proto::ChangeRoleRequest {
+            expected_version,
+            ..role_change("Lead")
+        });
         let retry = service
             .client
             .change_role(request)
@@ -205,6 +208,13 @@ async fn a_retried_command_returns_the_first_result_and_appends_nothing() {
             .into_inner();
         assert_eq!(retry, first);
     }
+    // Another body under the same id is another request: refused.
+    let request = service.request(role_change("Principal"));
+    let status = expect_code(
+        service.client.change_role(request).await,
+        Code::FailedPrecondition,
+    );
+    assert!(status.message().contains("different request"), "{status:?}");
     assert_eq!(service.event_count().await, 3);
     let employee = service.employee(&ada).await;
     assert_eq!(
@@ -229,7 +239,10 @@ async fn a_request_id_used_for_one_employee_changes_no_other() {
         request_id,
         ..change_role(&bob, "Lead")
     });
-    let _ = service.client.change_role(request).await;
+    expect_code(
+        service.client.change_role(request).await,
+        Code::FailedPrecondition,
+    );
     assert_eq!(service.event_count().await, 3, "nothing appended for Bob");
     assert_eq!(service.employee(&bob).await.role_title, "Engineer");
 }
@@ -290,4 +303,95 @@ async fn concurrent_retries_of_one_hire_hire_once() {
         .map(|outcome| outcome.expect("the first result").employee_id)
         .collect();
     assert!(ids.iter().all(|id| *id == ids[0]), "{ids:?}");
+}
+
+#[tokio::test]
+async fn a_request_id_reused_for_another_command_is_refused_and_writes_nothing() {
+    let mut service = TestService::start().await;
+    let request_id = Uuid::now_v7().to_string();
+    let request = service.request(proto::HireEmployeeRequest {
+        request_id: request_id.clone(),
+        ..hire_request("Ada", "ada@example.com", "2025-01-06")
+    });
+    let ada = service
+        .client
+        .hire_employee(request)
+        .await
+        .unwrap()
+        .into_inner();
+
+    // Another RPC, on the employee the first request created.
+    let request = service.request(proto::ChangeRoleRequest {
+        request_id: request_id.clone(),
+        ..change_role(&ada.employee_id, "Lead")
+    });
+    let status = expect_code(
+        service.client.change_role(request).await,
+        Code::FailedPrecondition,
+    );
+    assert_eq!(
+        status.message(),
+        format!(
+            "request_id {request_id:?} was already used for a different request; \
+             send a new request_id for a new request"
+        )
+    );
+    // The same RPC for someone else.
+    let request = service.request(proto::HireEmployeeRequest {
+        request_id: request_id.clone(),
+        ..hire_request("Bea", "bea@example.com", "2025-01-06")
+    });
+    expect_code(
+        service.client.hire_employee(request).await,
+        Code::FailedPrecondition,
+    );
+
+    assert_eq!(service.event_count().await, 1, "only Ada's hire");
+    let request = service.request(proto::ListEmployeesRequest::default());
+    let listed = service.client.list_employees(request).await.unwrap();
+    assert_eq!(listed.into_inner().employees.len(), 1, "Bea was not hired");
+    assert_eq!(
+        service.employee(&ada.employee_id).await.role_title,
+        "Engineer"
+    );
+
+    // The first request itself is still answered as the first time.
+    let request = service.request(proto::HireEmployeeRequest {
+        request_id,
+        ..hire_request("Ada", "ada@example.com", "2025-01-06")
+    });
+    let retry = service.client.hire_employee(request).await.unwrap();
+    assert_eq!(retry.into_inner(), ada);
+    assert_eq!(service.event_count().await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn of_different_requests_racing_with_one_id_one_applies_and_the_rest_are_refused() {
+    let mut service = TestService::start().await;
+    let ada = service.hire("Ada", "ada@example.com", "2025-01-06").await;
+    let request_id = Uuid::now_v7().to_string();
+    let mut racing = JoinSet::new();
+    for n in 0..6 {
+        let mut client = service.client.clone();
+        let request = service.request(proto::ChangeRoleRequest {
+            request_id: request_id.clone(),
+            ..change_role(&ada, &format!("Role {n}"))
+        });
+        racing.spawn(async move { client.change_role(request).await });
+    }
+    let (mut applied, mut refused) = (0, 0);
+    while let Some(outcome) = racing.join_next().await {
+        match outcome.unwrap() {
+            Ok(response) => {
+                assert_eq!(response.into_inner().version, 2);
+                applied += 1;
+            }
+            Err(status) => {
+                assert_eq!(status.code(), Code::FailedPrecondition, "{status:?}");
+                refused += 1;
+            }
+        }
+    }
+    assert_eq!((applied, refused), (1, 5));
+    assert_eq!(service.event_count().await, 2);
 }

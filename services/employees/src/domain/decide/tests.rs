@@ -1102,3 +1102,51 @@ fn rule_violations_read_as_sentences() {
         "the last working day 2026-04-30 is before today (2026-05-01); give a backdate reason to record it"
     );
 }
+
+// ----- snapshots -----
+
+/// The kernel uses a snapshot only if the state decodes from it and encodes
+/// back to the same JSON; a state that did not would be replayed on every load.
+#[test]
+fn a_snapshot_of_an_employee_is_used_as_written() {
+    use tenure_kernel::Aggregate;
+
+    let commands = [
+        hire_ada(Some(manager(grace_id(), vec![linus_id()]))),
+        EmployeeCommand::RecordWorkAgreement(RecordWorkAgreement {
+            agreement: agreement("2026-03-02"),
+        }),
+        EmployeeCommand::SetInterests(SetInterests {
+            tags: interests(&["rust", "chess"]),
+            today: date("2026-04-01"),
+        }),
+        EmployeeCommand::AnnounceDeparture(announce("2026-06-30", "2026-05-01")),
+    ];
+    let mut employee = Employee::default();
+    let mut states = vec![employee.clone()];
+    for command in &commands {
+        for event in employee.decide(command).unwrap() {
+            employee.evolve(&event);
+        }
+        states.push(employee.clone());
+    }
+    let mut former = Employee::default();
+    for event in left() {
+        former.evolve(&event);
+    }
+    states.push(former.clone());
+    for event in former
+        .decide(&EmployeeCommand::Rehire(rehire("2027-01-01")))
+        .unwrap()
+    {
+        former.evolve(&event);
+    }
+    states.push(former);
+
+    for state in states {
+        let written = serde_json::to_vec(&state).unwrap();
+        let restored = tenure_kernel::repository::restore::<Employee>(&written)
+            .unwrap_or_else(|unusable| panic!("{unusable}: {state:?}"));
+        assert_eq!(restored, state);
+    }
+}
