@@ -38,6 +38,8 @@ pub(crate) enum RelayError {
         #[source]
         source: PublishError,
     },
+    #[error("a relay batch took longer than {limit:?}; starting over")]
+    Hung { limit: std::time::Duration },
     #[error("cannot create or update the JetStream stream {stream}")]
     Stream {
         stream: String,
@@ -131,9 +133,14 @@ pub(crate) struct Drained {
     pub failure: Option<RelayError>,
 }
 
+/// How many lease periods one batch may take before the relay counts itself hung.
+const HUNG_AFTER_LEASES: u32 = 4;
+
 /// Relays until the outbox is empty or a publish fails, starting after the
-/// stream's last sequence `last`. The lease is renewed before every batch,
-/// and the drain ends when it is lost.
+/// stream's last sequence `last`. The lease is renewed before every batch
+/// and while one runs, and the drain ends when it is lost. A batch that
+/// takes several lease periods (a query or an ack that never returns) ends
+/// it too: the relay starts over rather than wait for ever.
 pub(crate) async fn drain(
     store: &EventStore,
     js: &jetstream::Context,
@@ -151,9 +158,28 @@ pub(crate) async fn drain(
             });
         }
         let exclude: Vec<i64> = previous.iter().map(|p| p.outbox_id).collect();
-        let (published, publish_failure) =
-            publish_next(store, js, settings, &exclude, &mut last).await?;
-        let settled = settle(store, std::mem::take(&mut previous)).await?;
+        let in_hand = std::mem::take(&mut previous);
+        let step = async {
+            let published = publish_next(store, js, settings, &exclude, &mut last).await?;
+            Ok::<_, RelayError>((published, settle(store, in_hand).await?))
+        };
+        let limit = lease.ttl * HUNG_AFTER_LEASES;
+        let step = match renewing(lease, limit, step).await {
+            Renewed::Done(step) => step,
+            Renewed::Lost => {
+                return Ok(Drained {
+                    relayed,
+                    failure: None,
+                });
+            }
+            Renewed::Hung => {
+                return Ok(Drained {
+                    relayed,
+                    failure: Some(RelayError::Hung { limit }),
+                });
+            }
+        };
+        let ((published, publish_failure), settled) = step?;
         relayed += settled.acknowledged;
         if let Some(error) = settled.failure.or(publish_failure) {
             // What is still in flight stays in the outbox for the next attempt.
@@ -169,6 +195,37 @@ pub(crate) async fn drain(
             });
         }
         previous = published;
+    }
+}
+
+/// How a step run under the lease ended.
+enum Renewed<T> {
+    Done(T),
+    Lost,
+    Hung,
+}
+
+/// Runs `step`, renewing the lease every third of its time, for at most `limit`.
+async fn renewing<T>(
+    lease: &Held,
+    limit: std::time::Duration,
+    step: impl Future<Output = T>,
+) -> Renewed<T> {
+    tokio::pin!(step);
+    let deadline = tokio::time::sleep(limit);
+    tokio::pin!(deadline);
+    let mut renewals =
+        tokio::time::interval_at(tokio::time::Instant::now() + lease.ttl / 3, lease.ttl / 3);
+    loop {
+        tokio::select! {
+            done = &mut step => return Renewed::Done(done),
+            _ = &mut deadline => return Renewed::Hung,
+            _ = renewals.tick() => {
+                if !lease.renew().await {
+                    return Renewed::Lost;
+                }
+            }
+        }
     }
 }
 
@@ -234,22 +291,22 @@ struct Settled {
 }
 
 /// Awaits a batch's acks in order and deletes the rows acknowledged before
-/// the first failure.
+/// the first failure. The acks after it are not awaited: those rows stay in
+/// the outbox whatever they say, and each would wait out its own timeout
+/// when the server has gone.
 async fn settle(store: &EventStore, batch: Vec<InFlight>) -> Result<Settled, RelayError> {
     let mut acknowledged = Vec::with_capacity(batch.len());
     let mut failure = None;
     for in_flight in batch {
         match in_flight.ack.await {
-            Ok(_) if failure.is_none() => acknowledged.push(in_flight.outbox_id),
-            Ok(_) => {}
+            Ok(_) => acknowledged.push(in_flight.outbox_id),
             Err(error) => {
-                if failure.is_none() {
-                    failure = Some(RelayError::Publish {
-                        event_id: in_flight.event_id,
-                        outbox_id: in_flight.outbox_id,
-                        source: error,
-                    });
-                }
+                failure = Some(RelayError::Publish {
+                    event_id: in_flight.event_id,
+                    outbox_id: in_flight.outbox_id,
+                    source: error,
+                });
+                break;
             }
         }
     }

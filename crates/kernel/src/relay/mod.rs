@@ -194,17 +194,7 @@ impl Relay {
             }
             let drained = match batch::last_sequence(&self.jetstream, &self.settings).await {
                 Ok(last) => {
-                    // A drain step that hangs (a publish that never returns)
-                    // must not outlive the lease it runs under.
-                    let drain =
-                        batch::drain(&self.store, &self.jetstream, &self.settings, last, lease);
-                    match tokio::time::timeout(self.settings.lease_ttl, drain).await {
-                        Ok(drained) => drained,
-                        Err(_) => {
-                            error!(limit = ?self.settings.lease_ttl, "relay drain hung; starting over");
-                            continue;
-                        }
-                    }
+                    batch::drain(&self.store, &self.jetstream, &self.settings, last, lease).await
                 }
                 Err(error) => Err(error),
             };
