@@ -11,9 +11,13 @@
 //!   different request is refused.
 //! - [`projection`]: read models updated in the append transaction, and their
 //!   rebuild from the events.
-//! - [`relay`]: the outbox relay that moves committed events to NATS JetStream.
-//! - [`consumer`]: durable JetStream consumers applying batches exactly once
-//!   (inbox) with a dead-letter table for poison messages.
+//! - [`relay`]: the outbox relay that moves committed events to NATS
+//!   JetStream, exactly once and in outbox order.
+//! - [`consumer`]: durable JetStream consumers applying each stream's events
+//!   exactly once and in version order, with typed outcomes, parking and
+//!   dead letters an operator can redrive or discard.
+//! - [`partition`]: the partition of a stream, a token of every subject.
+//! - [`lease`]: singleton work (the relay, consumer partitions) under leases.
 //!
 //! The kernel knows no gRPC and no service: services bring their aggregates,
 //! projections and message handlers.
