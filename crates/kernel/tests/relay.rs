@@ -140,6 +140,38 @@ fn settings(root: &str) -> RelaySettings {
     }
 }
 
+/// A relay running in the background.
+struct Running {
+    shutdown: CancellationToken,
+    task: tokio::task::JoinHandle<()>,
+}
+
+fn start_relay(
+    store: &EventStore,
+    client: &async_nats::Client,
+    settings: &RelaySettings,
+) -> Running {
+    let shutdown = CancellationToken::new();
+    let relay = Relay::new(store.clone(), client.clone(), settings.clone());
+    let task = tokio::spawn(relay.run(shutdown.clone()));
+    Running { shutdown, task }
+}
+
+impl Running {
+    async fn stop(self) {
+        self.shutdown.cancel();
+        self.task.await.unwrap();
+    }
+}
+
+/// Waits until the outbox is empty.
+async fn drained(store: &EventStore, deadline: Duration) {
+    wait_for("the outbox to drain", deadline, async || {
+        outbox_left(store).await == 0
+    })
+    .await;
+}
+
 async fn outbox_left(store: &EventStore) -> i64 {
     sqlx::query_scalar("SELECT count(*) FROM outbox")
         .fetch_one(store.pool())
@@ -158,10 +190,7 @@ async fn events_appended_while_nats_is_down_all_arrive_once_and_in_stream_order(
         .unwrap();
     let js = jetstream::new(client.clone());
     let settings = settings("relaytest");
-    let shutdown = CancellationToken::new();
-    let relay = tokio::spawn(
-        Relay::new(fx.store.clone(), client.clone(), settings.clone()).run(shutdown.clone()),
-    );
+    let relay = start_relay(&fx.store, &client, &settings);
     wait_for(
         "the relay to create its stream",
         Duration::from_secs(20),
@@ -175,13 +204,9 @@ async fn events_appended_while_nats_is_down_all_arrive_once_and_in_stream_order(
     assert_eq!(written.len(), 1000, "appends succeed while NATS is down");
 
     nats.restart().await.unwrap();
-    wait_for("the outbox to drain", Duration::from_secs(90), async || {
-        outbox_left(&fx.store).await == 0
-    })
-    .await;
+    drained(&fx.store, Duration::from_secs(90)).await;
     assert_once_in_order(&read_back(&js, &settings.stream_name).await, &written);
-    shutdown.cancel();
-    relay.await.unwrap();
+    relay.stop().await;
 }
 
 /// NATS goes away with a batch in flight and stays away for longer than the
@@ -198,30 +223,24 @@ async fn nats_gone_longer_than_the_ack_timeout_mid_batch_loses_and_reorders_noth
     let js = jetstream::new(client.clone());
     let settings = RelaySettings {
         ack_timeout: Duration::from_millis(500),
+        batch_size: 200,
         ..settings("relayfault")
     };
-    let streams: Vec<Uuid> = (0..20).map(|_| Uuid::now_v7()).collect();
+    let streams: Vec<Uuid> = (0..10).map(|_| Uuid::now_v7()).collect();
     let written = append(&fx.store, &streams, 0..100, no_padding).await;
-    let shutdown = CancellationToken::new();
-    let relay = tokio::spawn(
-        Relay::new(fx.store.clone(), client.clone(), settings.clone()).run(shutdown.clone()),
-    );
+    let relay = start_relay(&fx.store, &client, &settings);
     wait_for(
         "the relay to be mid-way",
         Duration::from_secs(60),
-        async || stored_messages(&js, &settings.stream_name).await > 500,
+        async || stored_messages(&js, &settings.stream_name).await > 300,
     )
     .await;
     nats.kill().await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     nats.restart().await.unwrap();
-    wait_for("the outbox to drain", Duration::from_secs(90), async || {
-        outbox_left(&fx.store).await == 0
-    })
-    .await;
+    drained(&fx.store, Duration::from_secs(90)).await;
     assert_once_in_order(&read_back(&js, &settings.stream_name).await, &written);
-    shutdown.cancel();
-    relay.await.unwrap();
+    relay.stop().await;
 }
 
 /// A crash between JetStream's ack and the outbox delete leaves published
@@ -236,16 +255,9 @@ async fn rows_published_but_not_deleted_are_stored_once_when_published_again() {
     let settings = settings(&nats.subject_root());
     let streams: Vec<Uuid> = (0..5).map(|_| Uuid::now_v7()).collect();
     let mut written = append(&fx.store, &streams, 0..20, no_padding).await;
-    let shutdown = CancellationToken::new();
-    let relay = tokio::spawn(
-        Relay::new(fx.store.clone(), client.clone(), settings.clone()).run(shutdown.clone()),
-    );
-    wait_for("the outbox to drain", Duration::from_secs(30), async || {
-        outbox_left(&fx.store).await == 0
-    })
-    .await;
-    shutdown.cancel();
-    relay.await.unwrap();
+    let relay = start_relay(&fx.store, &client, &settings);
+    drained(&fx.store, Duration::from_secs(30)).await;
+    relay.stop().await;
 
     // As if the relay had crashed before deleting the last 30 rows.
     sqlx::query(
@@ -256,19 +268,10 @@ async fn rows_published_but_not_deleted_are_stored_once_when_published_again() {
     .await
     .unwrap();
     written.extend(append(&fx.store, &streams, 20..30, no_padding).await);
-    let shutdown = CancellationToken::new();
-    let relay = tokio::spawn(
-        Relay::new(fx.store.clone(), client.clone(), settings.clone()).run(shutdown.clone()),
-    );
-    wait_for(
-        "the outbox to drain again",
-        Duration::from_secs(30),
-        async || outbox_left(&fx.store).await == 0,
-    )
-    .await;
+    let relay = start_relay(&fx.store, &client, &settings);
+    drained(&fx.store, Duration::from_secs(30)).await;
     assert_once_in_order(&read_back(&js, &settings.stream_name).await, &written);
-    shutdown.cancel();
-    relay.await.unwrap();
+    relay.stop().await;
 }
 
 /// Another publisher writes to the stream while the relay drains a backlog:
@@ -309,18 +312,11 @@ async fn a_stream_written_by_another_publisher_mid_drain_still_gets_every_event_
             stored
         })
     };
-    let shutdown = CancellationToken::new();
-    let relay = tokio::spawn(
-        Relay::new(fx.store.clone(), client.clone(), settings.clone()).run(shutdown.clone()),
-    );
-    wait_for("the outbox to drain", Duration::from_secs(60), async || {
-        outbox_left(&fx.store).await == 0
-    })
-    .await;
+    let relay = start_relay(&fx.store, &client, &settings);
+    drained(&fx.store, Duration::from_secs(60)).await;
     assert!(foreign.await.unwrap() > 0, "the other publisher wrote");
     assert_once(&read_back(&js, &settings.stream_name).await, &written);
-    shutdown.cancel();
-    relay.await.unwrap();
+    relay.stop().await;
 }
 
 /// An event larger than the stream accepts is refused every time: it is
@@ -346,10 +342,7 @@ async fn a_row_jetstream_always_refuses_is_parked_and_only_its_stream_waits() {
         }
     })
     .await;
-    let shutdown = CancellationToken::new();
-    let relay = tokio::spawn(
-        Relay::new(fx.store.clone(), client.clone(), settings.clone()).run(shutdown.clone()),
-    );
+    let relay = start_relay(&fx.store, &client, &settings);
     wait_for(
         "the other streams relayed",
         Duration::from_secs(60),
@@ -381,8 +374,7 @@ async fn a_row_jetstream_always_refuses_is_parked_and_only_its_stream_waits() {
         .filter(|(_, (stream, version))| *stream != poisoned || *version < 5)
         .collect();
     assert_once_in_order(&read, &expected);
-    shutdown.cancel();
-    relay.await.unwrap();
+    relay.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -434,10 +426,7 @@ async fn a_relay_that_stops_renewing_its_lease_is_replaced() {
         .await
         .unwrap();
     let written = append(&fx.store, &[Uuid::now_v7()], 0..10, no_padding).await;
-    let shutdown = CancellationToken::new();
-    let relay = tokio::spawn(
-        Relay::new(fx.store.clone(), client.clone(), settings.clone()).run(shutdown.clone()),
-    );
+    let relay = start_relay(&fx.store, &client, &settings);
     let js = jetstream::new(client);
     wait_for(
         "the events relayed after the takeover",
@@ -446,8 +435,7 @@ async fn a_relay_that_stops_renewing_its_lease_is_replaced() {
     )
     .await;
     assert_once_in_order(&read_back(&js, &settings.stream_name).await, &written);
-    shutdown.cancel();
-    relay.await.unwrap();
+    relay.stop().await;
 }
 
 /// The stream's replicas and limits follow the settings, also for a stream
@@ -470,16 +458,12 @@ async fn an_existing_stream_is_brought_in_line_with_the_settings() {
     })
     .await
     .unwrap();
-    let shutdown = CancellationToken::new();
-    let relay = tokio::spawn(
-        Relay::new(fx.store.clone(), client.clone(), settings.clone()).run(shutdown.clone()),
-    );
+    let relay = start_relay(&fx.store, &client, &settings);
     wait_for("the stream updated", Duration::from_secs(20), async || {
         let mut stream = js.get_stream(&settings.stream_name).await.unwrap();
         let config = stream.info().await.unwrap().config.clone();
         config.max_message_size == 65_536 && config.duplicate_window == settings.duplicate_window
     })
     .await;
-    shutdown.cancel();
-    relay.await.unwrap();
+    relay.stop().await;
 }
