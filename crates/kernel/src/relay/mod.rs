@@ -136,8 +136,12 @@ pub struct Relay {
 
 impl Relay {
     pub fn new(store: EventStore, client: async_nats::Client, settings: RelaySettings) -> Self {
+        // An ack future dropped unawaited (after a failure earlier in its
+        // batch) keeps its in-flight permit until `ack_timeout`: as long as
+        // any other, or the next batch would wait for permits.
         let jetstream = jetstream::ContextBuilder::new()
             .timeout(settings.ack_timeout)
+            .ack_timeout(settings.ack_timeout)
             .max_ack_inflight(settings.batch_size.max(1) as usize * 3)
             .backpressure_on_inflight(true)
             .build(client);
