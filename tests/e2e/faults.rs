@@ -10,6 +10,7 @@
 //! and a fault that lands too late tests nothing), each under a minute.
 
 mod check;
+mod child;
 mod load;
 
 use std::io::Write as _;
@@ -22,6 +23,7 @@ use tenure_testkit::{NatsCluster, PrivateNats, TestDatabase};
 use tokio::time::Instant;
 
 use check::Counts;
+use child::{DEVELOPMENT, EMPLOYEES, ServiceProcess};
 use load::{Load, LoadSettings, Report};
 
 /// Leases of the services in these tests: a process started after a kill
@@ -85,11 +87,37 @@ impl Setup {
         Ok(())
     }
 
+    /// A service binary with this test's settings; not started yet.
+    fn process(&self, name: &'static str, nats_url: &str) -> anyhow::Result<ServiceProcess> {
+        let schema = name.trim_start_matches("tenure-");
+        let env = [
+            ("DATABASE_URL", self.db.url.clone()),
+            ("NATS_URL", nats_url.to_owned()),
+            ("TENURE_DB_SCHEMA", schema.to_owned()),
+            ("TENURE_SUBJECT_ROOT", self.root.clone()),
+            ("TENURE_NATS_REPLICAS", "1".to_owned()),
+            ("TENURE_NATS_STORAGE", "file".to_owned()),
+            ("TENURE_LEASE_TTL_MS", self.lease_ttl_ms.to_string()),
+            ("TENURE_RELAY_POLL_MS", "200".to_owned()),
+        ];
+        let env = env.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+        ServiceProcess::new(name, env)
+    }
+
     /// Rows in employees' outbox.
     async fn outbox(&self) -> anyhow::Result<i64> {
         Ok(sqlx::query_scalar("SELECT count(*) FROM employees.outbox")
             .fetch_one(&self.pool)
             .await?)
+    }
+
+    /// Who holds employees' relay lease now.
+    async fn relay_holder(&self) -> anyhow::Result<Option<uuid::Uuid>> {
+        Ok(sqlx::query_scalar(
+            "SELECT holder FROM employees.leases WHERE starts_with(name, 'relay:') AND expires_at > now()",
+        )
+        .fetch_optional(&self.pool)
+        .await?)
     }
 
     /// Runs checks 1–4 once the load has finished; prints what was counted.
@@ -172,6 +200,165 @@ async fn stream_info(
 /// Sleeps `duration` (the load goes on meanwhile).
 async fn under_load(duration: Duration) {
     tokio::time::sleep(duration).await;
+}
+
+/// Employees is killed with SIGKILL while its relay drains a backlog: the
+/// outbox fills while NATS is stopped, and the kill lands as soon as the
+/// first messages of the drain are stored, with most of the batch in
+/// flight. The restarted process takes the relay's lease over when the old
+/// one expires and publishes the rest once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn employees_killed_while_the_relay_drains_a_backlog_loses_and_doubles_nothing() {
+    let _serial = one_at_a_time().await;
+    let test = "employees kill -9";
+    let setup = Setup::new().await.expect("setup");
+    let mut nats = PrivateNats::start().await.expect("private NATS");
+    let mut employees = setup.process(EMPLOYEES, &nats.url()).expect("binary");
+    let result = async {
+        employees.start().await?;
+        setup.development(&nats.url()).await?;
+        let js = jetstream::new(client(&nats.url()).await?);
+        let load = Load::start(LoadSettings::new(format!("http://{}", employees.grpc_addr)))?;
+        check::eventually("the relay publishes", Duration::from_secs(20), async || {
+            Ok(js.get_stream(&setup.stream).await.is_ok() && stored(&js, &setup.stream).await? > 0)
+        })
+        .await?;
+        under_load(Duration::from_secs(1)).await;
+
+        let before = stored(&js, &setup.stream).await?;
+        nats.stop().await;
+        under_load(Duration::from_secs(3)).await;
+        let backlog = setup.outbox().await?;
+        nats.restart().await?;
+        // Kill the moment JetStream holds more than before the stop: the
+        // relay is draining, and what it published is not yet deleted.
+        let drain_started = Instant::now();
+        check::eventually_every(
+            "the relay starts draining",
+            Duration::from_secs(20),
+            Duration::from_millis(5),
+            async || Ok(stored(&js, &setup.stream).await.unwrap_or(0) > before),
+        )
+        .await?;
+        let relay_before = setup.relay_holder().await?;
+        employees.kill();
+        let at_kill = stored(&js, &setup.stream).await?;
+        let outbox_at_kill = setup.outbox().await?;
+        println!(
+            "{test}: {before} messages before NATS stopped, outbox {backlog} when it came back; \
+             killed {} ms into the drain (at {:.1} s) with {at_kill} stored and {outbox_at_kill} \
+             rows in the outbox",
+            drain_started.elapsed().as_millis(),
+            setup.started.elapsed().as_secs_f64()
+        );
+        anyhow::ensure!(
+            outbox_at_kill > 0,
+            "the backlog was relayed before the kill landed"
+        );
+
+        employees.start().await?;
+        println!(
+            "{test}: employees listening again at {:.1} s",
+            setup.started.elapsed().as_secs_f64()
+        );
+        under_load(Duration::from_secs(4)).await;
+        let report = load.finish().await?;
+        let counts = setup.verify(test, &js, &report).await?;
+        let relay_after = setup.relay_holder().await?;
+        anyhow::ensure!(
+            relay_after.is_some() && relay_after != relay_before,
+            "the relay's lease is still {relay_before:?}: the restarted process never relayed"
+        );
+        Ok(counts)
+    }
+    .await;
+    if let Err(error) = &result {
+        eprintln!("employees log:\n{}", employees.log_tail(40));
+        panic!("{error:#}");
+    }
+}
+
+/// Development, as a child process, is killed with SIGKILL in the middle of
+/// a backlog of employees events and started again: each event is applied
+/// once, in order, whatever batch the kill cut through. What the killed
+/// process had been delivered and not acked comes again only after the
+/// consumer's ack wait (30 s): most of this test's time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn development_killed_mid_backlog_applies_every_event_once() {
+    let _serial = one_at_a_time().await;
+    let test = "development kill -9";
+    let setup = Setup::new().await.expect("setup");
+    let nats = PrivateNats::start().await.expect("private NATS");
+    let mut development = setup.process(DEVELOPMENT, &nats.url()).expect("binary");
+    let result = async {
+        let endpoint = setup.employees(&nats.url(), 1).await?;
+        let js = jetstream::new(client(&nats.url()).await?);
+        // The backlog: everything hired and relayed before development runs.
+        let load = Load::start(LoadSettings {
+            hires_per_client: 150,
+            hires_per_second: 200.0,
+            ..LoadSettings::new(endpoint)
+        })?;
+        let deadline = Instant::now() + Duration::from_secs(40);
+        while !load.done() && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let load_time = load.elapsed();
+        let report = load.finish().await?;
+        check::relayed(&setup.pool).await?;
+        let events = check::committed(&setup.pool).await?;
+        let streams = events.iter().filter(|e| e.version == 1).count();
+        println!(
+            "{test}: backlog of {} events of {streams} employees, hired in {:.1} s",
+            events.len(),
+            load_time.as_secs_f64()
+        );
+
+        development.start().await?;
+        let started = Instant::now();
+        // A tight poll: the partitions commit batches of a few hundred
+        // employees each, and the kill must land between two of them.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let applied = loop {
+            let applied: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM development.consumer_streams WHERE consumer = $1",
+            )
+            .bind(tenure_development::people::CONSUMER)
+            .fetch_one(&setup.pool)
+            .await?;
+            if applied as usize * 10 >= streams {
+                break applied;
+            }
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "development applied only {applied} of {streams} employees in 30 s"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        };
+        development.kill();
+        let after_kill: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM development.consumer_streams WHERE consumer = $1",
+        )
+        .bind(tenure_development::people::CONSUMER)
+        .fetch_one(&setup.pool)
+        .await?;
+        println!(
+            "{test}: killed {} ms after start with {applied} of {streams} employees applied \
+             ({after_kill} committed after the kill)",
+            started.elapsed().as_millis()
+        );
+        anyhow::ensure!(
+            (after_kill as usize) * 10 <= streams * 9,
+            "development applied more than 90 % ({after_kill} of {streams}) before the kill landed"
+        );
+        development.start().await?;
+        setup.verify(test, &js, &report).await
+    }
+    .await;
+    if let Err(error) = &result {
+        eprintln!("development log:\n{}", development.log_tail(40));
+        panic!("{error:#}");
+    }
 }
 
 /// NATS is stopped for 8 s under load, longer than the relay's 5 s ack

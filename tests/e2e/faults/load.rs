@@ -148,6 +148,7 @@ const RETRIED: [Code; 5] = [
 pub struct Load {
     stop: CancellationToken,
     clients: Vec<JoinHandle<Report>>,
+    started: Instant,
 }
 
 impl Load {
@@ -170,7 +171,21 @@ impl Load {
             };
             clients.push(tokio::spawn(client.run()));
         }
-        Ok(Load { stop, clients })
+        Ok(Load {
+            stop,
+            clients,
+            started: Instant::now(),
+        })
+    }
+
+    /// How long the load has run.
+    pub fn elapsed(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    /// Whether every client has done all its hires.
+    pub fn done(&self) -> bool {
+        self.clients.iter().all(JoinHandle::is_finished)
     }
 
     /// Asks the clients to stop after their current command and collects
