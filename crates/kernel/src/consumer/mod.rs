@@ -285,7 +285,17 @@ impl Consumer {
                 biased;
                 _ = stop.cancelled() => return Ok(()),
                 _ = parked.tick() => {
-                    self.apply_parked(partition).await?;
+                    match self.apply_parked(partition).await {
+                        // Nothing was applied and the next tick tries again.
+                        // Giving up the subscription instead would hold back
+                        // what it has been delivered until the ack wait ends.
+                        Err(Abort::Database(error)) => {
+                            warn!(consumer = %self.settings.name, partition = partition.number, error = %error, "parked messages not checked; trying again at the next tick");
+                        }
+                        other => {
+                            other?;
+                        }
+                    }
                     continue;
                 }
                 batch = batches.next() => batch,
