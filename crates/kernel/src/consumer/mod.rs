@@ -283,7 +283,10 @@ impl Consumer {
         loop {
             let batch = tokio::select! {
                 biased;
-                _ = stop.cancelled() => return Ok(()),
+                _ = stop.cancelled() => {
+                    release_buffered(&mut batches).await;
+                    return Ok(());
+                }
                 _ = parked.tick() => {
                     match self.apply_parked(partition).await {
                         // Nothing was applied and the next tick tries again.
@@ -315,6 +318,20 @@ impl Consumer {
             if !messages.is_empty() {
                 self.apply_batch(partition, messages, stop).await?;
             }
+        }
+    }
+}
+
+/// Gives back what the pull has delivered but no batch took yet, so the
+/// partition's next owner gets it at once instead of after the ack wait.
+async fn release_buffered<S>(batches: &mut S)
+where
+    S: futures::Stream<Item = Vec<Result<jetstream::Message, pull::MessagesError>>> + Unpin,
+{
+    use futures::FutureExt;
+    while let Some(Some(batch)) = batches.next().now_or_never() {
+        for message in batch.into_iter().flatten() {
+            message.ack_with(jetstream::AckKind::Nak(None)).await.ok();
         }
     }
 }
