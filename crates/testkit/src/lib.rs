@@ -33,6 +33,7 @@ mod node;
 mod port;
 mod postgres;
 mod private_server;
+pub mod service_binaries;
 
 pub use cluster::NatsCluster;
 pub use logging::init_tracing;
