@@ -3,17 +3,16 @@
 
 use std::time::{Duration, Instant};
 
-use async_nats::HeaderMap;
-use async_nats::jetstream::{self, stream};
+mod support;
+
 use prost::Message;
+use support::Servers;
 use tenure_development::config::{Command, Config};
-use tenure_kernel::relay::headers;
 use tenure_proto::tenure::employees::v1 as employees;
 use tenure_runtime::CancellationToken;
-use tenure_testkit::{TestDatabase, TestNats};
 use uuid::Uuid;
 
-async fn hire(js: &jetstream::Context, root: &str, tenant: Uuid, employee: Uuid, name: &str) {
+async fn hire(servers: &Servers, tenant: Uuid, employee: Uuid, name: &str) {
     let hired = employees::EmployeeHired {
         employee_id: employee.to_string(),
         given_name: name.into(),
@@ -23,19 +22,9 @@ async fn hire(js: &jetstream::Context, root: &str, tenant: Uuid, employee: Uuid,
         effective_date: "2025-01-06".into(),
         ..Default::default()
     };
-    let mut h = HeaderMap::new();
-    h.insert(headers::MSG_ID, Uuid::now_v7().to_string().as_str());
-    h.insert(headers::EVENT_TYPE, "EmployeeHired");
-    h.insert(headers::TENANT, tenant.to_string().as_str());
-    h.insert(headers::CE_SUBJECT, employee.to_string().as_str());
-    h.insert(headers::STREAM_VERSION, "1");
-    let partition = tenure_kernel::partition::partition_of(employee);
-    let subject = format!("{root}.employees.{partition}.EmployeeHired");
-    js.publish_with_headers(subject, h, hired.encode_to_vec().into())
-        .await
-        .expect("publish")
-        .await
-        .expect("ack");
+    servers
+        .publish(tenant, employee, 1, "EmployeeHired", hired.encode_to_vec())
+        .await;
 }
 
 async fn people(pool: &sqlx::PgPool) -> i64 {
@@ -58,23 +47,13 @@ async fn eventually(what: &str, mut done: impl AsyncFnMut() -> bool) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_rebuild_is_refused_while_the_service_runs_and_starts_over_when_it_is_stopped() {
-    tenure_testkit::init_tracing();
-    let db = TestDatabase::create().await.expect("database");
-    let nats = TestNats::connect().await.expect("nats");
-    let root = nats.subject_root();
-    let js = jetstream::new(nats.client().await);
-    js.get_or_create_stream(stream::Config {
-        name: nats.stream_name("employees"),
-        subjects: vec![format!("{root}.employees.>")],
-        ..Default::default()
-    })
-    .await
-    .expect("stream");
+    let servers = Servers::start().await;
+    let db = &servers.db;
     let tenant = Uuid::now_v7();
     for name in ["Ada", "Bob", "Cy"] {
-        hire(&js, &root, tenant, Uuid::now_v7(), name).await;
+        hire(&servers, tenant, Uuid::now_v7(), name).await;
     }
-    let config = Config::new(&db.url, &nats.url, &root);
+    let config = Config::new(&db.url, &servers.nats.url, &servers.root);
     let shutdown = CancellationToken::new();
     let running = tenure_development::start(&config, shutdown.clone())
         .await
