@@ -163,15 +163,8 @@ pub(crate) async fn unpark(
     stream_id: Uuid,
     version: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "DELETE FROM parked_messages WHERE consumer = $1 AND stream_id = $2 AND version = $3",
-    )
-    .bind(consumer)
-    .bind(stream_id)
-    .bind(version)
-    .execute(conn)
-    .await?;
-    Ok(())
+    let sql = "DELETE FROM parked_messages WHERE consumer = $1 AND stream_id = $2 AND version = $3";
+    on_parked(conn, sql, consumer, stream_id, version).await
 }
 
 /// Counts a failed attempt of a parked message.
@@ -181,15 +174,25 @@ pub(crate) async fn parked_failed(
     stream_id: Uuid,
     version: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE parked_messages SET attempts = attempts + 1 \
-         WHERE consumer = $1 AND stream_id = $2 AND version = $3",
-    )
-    .bind(consumer)
-    .bind(stream_id)
-    .bind(version)
-    .execute(conn)
-    .await?;
+    let sql = "UPDATE parked_messages SET attempts = attempts + 1 \
+               WHERE consumer = $1 AND stream_id = $2 AND version = $3";
+    on_parked(conn, sql, consumer, stream_id, version).await
+}
+
+/// Runs `sql` on the parked message `($1 consumer, $2 stream, $3 version)`.
+async fn on_parked(
+    conn: &mut PgConnection,
+    sql: &'static str,
+    consumer: &str,
+    stream_id: Uuid,
+    version: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(sql)
+        .bind(consumer)
+        .bind(stream_id)
+        .bind(version)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 

@@ -103,7 +103,7 @@ pub(crate) async fn ensure_stream(
 }
 
 /// The sequence of the stream's last message: the next publish expects it.
-pub(crate) async fn last_sequence(
+async fn last_sequence(
     js: &jetstream::Context,
     settings: &RelaySettings,
 ) -> Result<u64, RelayError> {
@@ -136,8 +136,9 @@ pub(crate) struct Drained {
 /// How many lease periods one batch may take before the relay counts itself hung.
 const HUNG_AFTER_LEASES: u32 = 4;
 
-/// Relays until the outbox is empty or a publish fails, starting after the
-/// stream's last sequence `last`. The lease is renewed before every batch
+/// Relays until the outbox is empty or a publish fails. The stream's last
+/// sequence, which the first publish expects, is asked for only once there
+/// is something to publish: most wake-ups find the outbox empty. The lease is renewed before every batch
 /// and while one runs, and the drain ends when it is lost. A batch that
 /// takes several lease periods (a query or an ack that never returns) ends
 /// it too: the relay starts over rather than wait for ever.
@@ -145,9 +146,9 @@ pub(crate) async fn drain(
     store: &EventStore,
     js: &jetstream::Context,
     settings: &RelaySettings,
-    mut last: u64,
     lease: &Held,
 ) -> Result<Drained, RelayError> {
+    let mut last = None;
     let mut relayed = 0;
     let mut previous: Vec<InFlight> = Vec::new();
     loop {
@@ -237,7 +238,7 @@ async fn publish_next(
     js: &jetstream::Context,
     settings: &RelaySettings,
     exclude: &[i64],
-    last: &mut u64,
+    last: &mut Option<u64>,
 ) -> Result<(Vec<InFlight>, Option<RelayError>), RelayError> {
     let sql = format!(
         "SELECT o.id AS outbox_id, {} FROM outbox o \
@@ -252,6 +253,13 @@ async fn publish_next(
         .bind(exclude)
         .fetch_all(store.pool())
         .await?;
+    if rows.is_empty() {
+        return Ok((Vec::new(), None));
+    }
+    let last = match last {
+        Some(last) => last,
+        None => last.insert(last_sequence(js, settings).await?),
+    };
     let mut in_flight = Vec::with_capacity(rows.len());
     for row in rows {
         let mut event: Recorded<EventData> = row.event.into();

@@ -196,12 +196,7 @@ impl Relay {
                     }
                 }
             }
-            let drained = match batch::last_sequence(&self.jetstream, &self.settings).await {
-                Ok(last) => {
-                    batch::drain(&self.store, &self.jetstream, &self.settings, last, lease).await
-                }
-                Err(error) => Err(error),
-            };
+            let drained = batch::drain(&self.store, &self.jetstream, &self.settings, lease).await;
             match drained {
                 Ok(batch::Drained {
                     relayed,
