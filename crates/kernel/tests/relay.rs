@@ -131,6 +131,30 @@ fn assert_once_in_order(read: &[(Uuid, Uuid, i64)], written: &HashMap<Uuid, (Uui
     assert_eq!(seen.len(), written.len(), "every event arrived");
 }
 
+/// A fresh store and this test's share of the shared NATS server.
+struct Shared {
+    fx: support::Fixture,
+    /// Kept for its streams: dropping it deletes them.
+    nats: tenure_testkit::TestNats,
+    client: async_nats::Client,
+    js: jetstream::Context,
+}
+
+impl Shared {
+    async fn connect() -> Shared {
+        let fx = support::store().await;
+        let nats = tenure_testkit::TestNats::connect().await.unwrap();
+        let client = nats.client().await;
+        let js = jetstream::new(client.clone());
+        Shared {
+            fx,
+            nats,
+            client,
+            js,
+        }
+    }
+}
+
 fn settings(root: &str) -> RelaySettings {
     RelaySettings {
         poll_interval: Duration::from_millis(100),
@@ -248,10 +272,12 @@ async fn nats_gone_longer_than_the_ack_timeout_mid_batch_loses_and_reorders_noth
 /// and stored once, and the rows after them go out in order.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn rows_published_but_not_deleted_are_stored_once_when_published_again() {
-    let fx = support::store().await;
-    let nats = tenure_testkit::TestNats::connect().await.unwrap();
-    let client = nats.client().await;
-    let js = jetstream::new(client.clone());
+    let Shared {
+        fx,
+        nats,
+        client,
+        js,
+    } = Shared::connect().await;
     let settings = settings(&nats.subject_root());
     let streams: Vec<Uuid> = (0..5).map(|_| Uuid::now_v7()).collect();
     let mut written = append(&fx.store, &streams, 0..20, no_padding).await;
@@ -280,10 +306,12 @@ async fn rows_published_but_not_deleted_are_stored_once_when_published_again() {
 /// the stream's one publisher; consumers keep each stream's order anyway.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_stream_written_by_another_publisher_mid_drain_still_gets_every_event_once() {
-    let fx = support::store().await;
-    let nats = tenure_testkit::TestNats::connect().await.unwrap();
-    let client = nats.client().await;
-    let js = jetstream::new(client.clone());
+    let Shared {
+        fx,
+        nats,
+        client,
+        js,
+    } = Shared::connect().await;
     let settings = settings(&nats.subject_root());
     let streams: Vec<Uuid> = (0..20).map(|_| Uuid::now_v7()).collect();
     let written = append(&fx.store, &streams, 0..100, no_padding).await;
@@ -324,10 +352,12 @@ async fn a_stream_written_by_another_publisher_mid_drain_still_gets_every_event_
 /// every other stream is relayed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_row_jetstream_always_refuses_is_parked_and_only_its_stream_waits() {
-    let fx = support::store().await;
-    let nats = tenure_testkit::TestNats::connect().await.unwrap();
-    let client = nats.client().await;
-    let js = jetstream::new(client.clone());
+    let Shared {
+        fx,
+        nats,
+        client,
+        js,
+    } = Shared::connect().await;
     let settings = RelaySettings {
         max_message_size: 4096,
         ..settings(&nats.subject_root())
@@ -379,9 +409,12 @@ async fn a_row_jetstream_always_refuses_is_parked_and_only_its_stream_waits() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn only_one_relay_of_a_service_is_active_at_a_time() {
-    let fx = support::store().await;
-    let nats = tenure_testkit::TestNats::connect().await.unwrap();
-    let client = nats.client().await;
+    let Shared {
+        fx,
+        nats,
+        client,
+        js,
+    } = Shared::connect().await;
     let settings = settings(&nats.subject_root());
     let shutdown = CancellationToken::new();
     let first = tokio::spawn(
@@ -391,7 +424,6 @@ async fn only_one_relay_of_a_service_is_active_at_a_time() {
         Relay::new(fx.store.clone(), client.clone(), settings.clone()).run(shutdown.clone()),
     );
     let written = append(&fx.store, &[Uuid::now_v7()], 0..50, no_padding).await;
-    let js = jetstream::new(client);
     wait_for(
         "50 events on JetStream",
         Duration::from_secs(30),
@@ -414,9 +446,12 @@ async fn only_one_relay_of_a_service_is_active_at_a_time() {
 /// another replica relays.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_relay_that_stops_renewing_its_lease_is_replaced() {
-    let fx = support::store().await;
-    let nats = tenure_testkit::TestNats::connect().await.unwrap();
-    let client = nats.client().await;
+    let Shared {
+        fx,
+        nats,
+        client,
+        js,
+    } = Shared::connect().await;
     let settings = settings(&nats.subject_root());
     // The hung leader: it holds the lease and will never renew it.
     sqlx::query("INSERT INTO leases (name, holder, expires_at) VALUES ($1, $2, now() + interval '2 seconds')")
@@ -427,7 +462,6 @@ async fn a_relay_that_stops_renewing_its_lease_is_replaced() {
         .unwrap();
     let written = append(&fx.store, &[Uuid::now_v7()], 0..10, no_padding).await;
     let relay = start_relay(&fx.store, &client, &settings);
-    let js = jetstream::new(client);
     wait_for(
         "the events relayed after the takeover",
         Duration::from_secs(30),
@@ -442,10 +476,12 @@ async fn a_relay_that_stops_renewing_its_lease_is_replaced() {
 /// created before with others.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_existing_stream_is_brought_in_line_with_the_settings() {
-    let fx = support::store().await;
-    let nats = tenure_testkit::TestNats::connect().await.unwrap();
-    let client = nats.client().await;
-    let js = jetstream::new(client.clone());
+    let Shared {
+        fx,
+        nats,
+        client,
+        js,
+    } = Shared::connect().await;
     let settings = RelaySettings {
         max_message_size: 65_536,
         ..settings(&nats.subject_root())
