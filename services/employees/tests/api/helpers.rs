@@ -29,13 +29,19 @@ impl TestService {
         // The streams of the services whose events employees reacts to.
         let js = async_nats::jetstream::new(nats.client().await);
         for service in ["offboarding", "alumni"] {
-            js.get_or_create_stream(async_nats::jetstream::stream::Config {
+            let config = async_nats::jetstream::stream::Config {
                 name: nats.stream_name(service),
                 subjects: vec![format!("{}.{service}.>", nats.subject_root())],
                 ..Default::default()
-            })
-            .await
-            .expect("foreign stream");
+            };
+            // The shared server answers JetStream requests slowly while many
+            // tests run at once: a timed-out request is asked again.
+            let mut attempts = 0;
+            while let Err(error) = js.get_or_create_stream(config.clone()).await {
+                attempts += 1;
+                assert!(attempts < 5, "foreign stream {service}: {error}");
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            }
         }
         let shutdown = CancellationToken::new();
         let running = tenure_employees::start(&config, shutdown.clone())
