@@ -23,6 +23,12 @@ pub enum StoreError {
         #[source]
         source: serde_json::Error,
     },
+    #[error("read-model rows of stream {stream_id} cannot be encoded")]
+    ProjectionRows {
+        stream_id: Uuid,
+        #[source]
+        source: serde_json::Error,
+    },
 }
 
 /// Why an append did not happen.

@@ -11,7 +11,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use sqlx::{Executor, PgConnection, PgPool};
 use support::{Fixture, Ledger, LedgerCommand, LedgerEvent};
-use tenure_kernel::projection::{InlineProjection, RebuildReport, rebuild};
+use tenure_kernel::projection::{
+    Appending, InlineProjection, ProjectedRow, RebuildReport, RowUpsert, rebuild,
+};
 use tenure_kernel::{
     Aggregate, CommandContext, DomainEvent, EventStore, GlobalPosition, Recorded, Repository,
 };
@@ -26,13 +28,44 @@ const PATIENCE: Duration = Duration::from_secs(60);
 struct Balances;
 
 #[async_trait]
-impl InlineProjection<LedgerEvent> for Balances {
+impl InlineProjection<Ledger> for Balances {
     fn name(&self) -> &'static str {
         "balances"
     }
 
     fn tables(&self) -> &'static [&'static str] {
         &["balances"]
+    }
+
+    fn upserts(&self) -> &'static [RowUpsert] {
+        &[RowUpsert {
+            table: "balances",
+            key: &["ledger_id"],
+            columns: &["ledger_id", "balance", "version"],
+        }]
+    }
+
+    /// The balance after the command, from the ledger's state before it.
+    fn rows(
+        &self,
+        before: &Ledger,
+        events: &[Appending<'_, LedgerEvent>],
+    ) -> Result<Vec<ProjectedRow>, serde_json::Error> {
+        let Some(last) = events.last() else {
+            return Ok(Vec::new());
+        };
+        let balance = events.iter().fold(before.balance, |sum, e| match e.event {
+            LedgerEvent::Opened { .. } => sum,
+            LedgerEvent::Deposited { amount } => sum + amount,
+        });
+        Ok(vec![ProjectedRow {
+            table: 0,
+            values: serde_json::json!({
+                "ledger_id": last.stream_id,
+                "balance": balance,
+                "version": last.version,
+            }),
+        }])
     }
 
     /// One upsert for the whole slice: the sum and last version per ledger.
@@ -69,7 +102,7 @@ impl InlineProjection<LedgerEvent> for Balances {
 
 /// A store with the `balances` table and a repository projecting into it.
 async fn ledgers_with(
-    projection: Arc<dyn InlineProjection<LedgerEvent>>,
+    projection: Arc<dyn InlineProjection<Ledger>>,
 ) -> (Fixture, Arc<Repository<Ledger>>) {
     let fx = support::store().await;
     create_balances(&fx.store).await;
@@ -168,6 +201,18 @@ async fn someone_waits_for_a_lock(pool: &PgPool, except: &[i32]) -> bool {
     .unwrap()
 }
 
+/// Whether a backend holds `table` in EXCLUSIVE mode: a rebuild's switch-over.
+async fn someone_locked_exclusively(pool: &PgPool, table: &str) -> bool {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM pg_locks \
+         WHERE granted AND mode = 'ExclusiveLock' AND relation = $1::regclass)",
+    )
+    .bind(table)
+    .fetch_one(pool)
+    .await
+    .unwrap()
+}
+
 /// Waits until a backend of this database other than `except` waits for a
 /// lock: the rebuild has reached the lock it takes for its final step.
 async fn until_someone_waits_for_a_lock(pool: &PgPool, except: &[i32]) {
@@ -183,7 +228,7 @@ async fn until_someone_waits_for_a_lock(pool: &PgPool, except: &[i32]) {
 
 async fn run_rebuild(
     store: &EventStore,
-    projection: Arc<dyn InlineProjection<LedgerEvent>>,
+    projection: Arc<dyn InlineProjection<Ledger>>,
     page_size: i64,
 ) -> tokio::task::JoinHandle<RebuildReport> {
     let store = store.clone();
@@ -381,17 +426,19 @@ async fn a_command_cannot_write_back_rows_it_read_before_the_switch_over() {
         .unwrap();
     assert_eq!(read, -1, "P1 read the drifted row");
 
-    let p1_pid = backend_pid(&mut p1).await;
     let rebuilding = run_rebuild(store, projection.clone(), 100).await;
+    // The switch-over locks the table, finds P1 holding the appenders' lock
+    // and lets go again, until P1 commits.
     let waiting = async {
-        while !rebuilding.is_finished() && !someone_waits_for_a_lock(store.pool(), &[p1_pid]).await
+        while !rebuilding.is_finished()
+            && !someone_locked_exclusively(store.pool(), "balances").await
         {
-            tokio::time::sleep(Duration::from_millis(10)).await;
+            tokio::time::sleep(Duration::from_millis(2)).await;
         }
     };
     timeout(PATIENCE, waiting)
         .await
-        .expect("the rebuild waits or ends");
+        .expect("the rebuild reaches its switch-over or ends");
     sqlx::query("UPDATE balances SET balance = $2, version = $3 WHERE ledger_id = $1")
         .bind(a)
         .bind(read + 5)
@@ -459,13 +506,25 @@ impl Pause {
 }
 
 #[async_trait]
-impl InlineProjection<LedgerEvent> for Paused {
+impl InlineProjection<Ledger> for Paused {
     fn name(&self) -> &'static str {
         self.inner.name()
     }
 
     fn tables(&self) -> &'static [&'static str] {
         self.inner.tables()
+    }
+
+    fn upserts(&self) -> &'static [RowUpsert] {
+        self.inner.upserts()
+    }
+
+    fn rows(
+        &self,
+        before: &Ledger,
+        events: &[Appending<'_, LedgerEvent>],
+    ) -> Result<Vec<ProjectedRow>, serde_json::Error> {
+        self.inner.rows(before, events)
     }
 
     async fn apply(

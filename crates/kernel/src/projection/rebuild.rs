@@ -57,7 +57,7 @@ pub struct RebuildReport {
 /// 2. Catch up: the same from the last event applied, below a fresh horizon,
 ///    until a pass applies less than a page.
 /// 3. Switch over, in one transaction: writers of the live tables are paused
-///    (appenders at their `BEGIN`), the events committed since are folded in,
+///    (commands at the start of their statement, see `Shadow::pause_writers`), the events committed since are folded in,
 ///    and the live tables' rows are replaced with the copies'. Commands wait
 ///    only for this step, and readers see the old rows until it commits.
 ///
@@ -66,7 +66,7 @@ pub struct RebuildReport {
 /// model run one at a time: a second waits for the first to end.
 pub async fn rebuild<A: Aggregate>(
     store: &EventStore,
-    projection: &dyn InlineProjection<A::Event>,
+    projection: &dyn InlineProjection<A>,
     page_size: i64,
 ) -> Result<RebuildReport, StoreError> {
     let started = Instant::now();
@@ -98,7 +98,7 @@ pub async fn rebuild<A: Aggregate>(
 /// The events of `A`'s streams, folded page by page into the shadow.
 struct Fold<'a, A: Aggregate> {
     store: &'a EventStore,
-    projection: &'a dyn InlineProjection<A::Event>,
+    projection: &'a dyn InlineProjection<A>,
     page_size: i64,
     /// The last event applied.
     after: GlobalPosition,
@@ -144,8 +144,17 @@ impl<A: Aggregate> Fold<'_, A> {
     /// Pauses writers, applies the rest and replaces the live rows, in one
     /// transaction; returns the events applied and the rows copied.
     async fn switch_over(&mut self, shadow: &mut Shadow) -> Result<(u64, u64), StoreError> {
-        let mut tx = shadow.conn.begin().await?;
-        shadow.layout.pause_writers(&mut tx).await?;
+        let mut backoff = Duration::from_millis(5);
+        let mut tx = loop {
+            let mut tx = shadow.conn.begin().await?;
+            if shadow.layout.pause_writers(&mut tx).await? {
+                break tx;
+            }
+            // An appender holds its lock and waits for the tables: let it through.
+            tx.rollback().await?;
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(Duration::from_millis(200));
+        };
         let mut applied = 0;
         loop {
             let count = self.page(&mut tx, EVERYTHING).await?;

@@ -158,27 +158,39 @@ impl Layout {
         tx.commit().await
     }
 
-    /// Holds every write to the live tables until the transaction ends.
+    /// Holds every write to the live tables and every appender until the
+    /// transaction ends; false when the appenders' lock could not be had
+    /// soon: then roll the transaction back (freeing the tables) and ask again.
     ///
-    /// The appenders' lock, taken exclusively, waits for every running
-    /// appender and holds new ones at their `BEGIN`, before they have read
-    /// anything: no command can fold its events into rows it read before the
-    /// switch-over and write them after it. The table lock then waits for any
-    /// other transaction that wrote the live tables. Taking them in this order
-    /// cannot deadlock with an appender, which writes only after its lock.
-    pub(super) async fn pause_writers(&self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
-        sqlx::query("SELECT pg_advisory_xact_lock($1, $2)")
-            .bind(self.appenders.class)
-            .bind(self.appenders.key)
-            .execute(&mut *conn)
-            .await?;
+    /// A command's statement locks the tables it writes when it starts and
+    /// takes the appenders' lock (shared) inside; a transaction from
+    /// `EventStore::begin` takes the appenders' lock first and the tables
+    /// later. Waiting for both locks in either order could deadlock with one
+    /// of them, so the switch-over waits only for the tables (every command
+    /// statement running on them finishes, new ones wait) and then only tries
+    /// the appenders' lock, exclusively: held, no appender runs, so every
+    /// event is committed and no command folds rows it read before.
+    pub(super) async fn pause_writers(&self, conn: &mut PgConnection) -> Result<bool, sqlx::Error> {
         let live = self.live_tables().join(", ");
         conn.execute(
             format!("LOCK TABLE {live} IN EXCLUSIVE MODE; SET LOCAL synchronous_commit = on")
                 .as_str(),
         )
         .await?;
-        Ok(())
+        for _ in 0..APPENDER_LOCK_TRIES {
+            let held: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1, $2)")
+                .bind(self.appenders.class)
+                .bind(self.appenders.key)
+                .fetch_one(&mut *conn)
+                .await?;
+            if held {
+                return Ok(true);
+            }
+            // Appenders not writing these tables finish in a moment; one
+            // waiting for the tables never does while they are locked.
+            tokio::time::sleep(APPENDER_LOCK_PAUSE).await;
+        }
+        Ok(false)
     }
 
     /// Replaces the live tables' rows with the copies' and returns how many
@@ -210,6 +222,11 @@ impl Layout {
             .collect()
     }
 }
+
+/// How often the switch-over tries the appenders' lock while it holds the
+/// tables, and how long it waits between tries.
+const APPENDER_LOCK_TRIES: u32 = 20;
+const APPENDER_LOCK_PAUSE: std::time::Duration = std::time::Duration::from_millis(2);
 
 /// A key in the kernel's lock class for the one-argument advisory lock form.
 fn kernel_key(class: i32, name: &str) -> i64 {

@@ -1,12 +1,14 @@
-//! The command path: load → decide → append, with the aggregate's inline
-//! projections, snapshots and request log in the same transaction.
+//! The command path: load (unless the state is known) → decide → one
+//! statement writing the events with the aggregate's inline projection rows,
+//! snapshot and request log, combined with concurrent commands' statements.
 
 mod cache;
 mod restore;
+mod writer;
 
 pub use restore::{UnusableSnapshot, restore};
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use sqlx::PgConnection;
 use tracing::{info, instrument, warn};
@@ -14,11 +16,15 @@ use uuid::Uuid;
 
 use crate::aggregate::{Aggregate, DomainEvent};
 use crate::error::{AppendError, CommandError, StoreError, chain};
-use crate::event::Recorded;
-use crate::metadata::CommandContext;
-use crate::projection::InlineProjection;
-use crate::store::{EventStore, PreviousOutcome, Snapshot};
+use crate::event::{GlobalPosition, Recorded};
+use crate::metadata::{CommandContext, EventMetadata};
+use crate::projection::{Appending, InlineProjection, RowUpsert};
+use crate::store::{
+    AppendedEvent, EventStore, PendingAppend, PendingEvent, PendingRequest, PendingSnapshot,
+    PreviousOutcome, WriteStatement,
+};
 use cache::StateCache;
+use writer::Writers;
 
 /// How often a command is decided again when another append won the race and
 /// the client did not ask for a specific version.
@@ -52,9 +58,17 @@ pub struct Executed<A: Aggregate> {
 /// Loads, decides and appends for one aggregate type.
 pub struct Repository<A: Aggregate> {
     store: EventStore,
-    projections: Vec<Arc<dyn InlineProjection<A::Event>>>,
+    projections: Vec<Arc<dyn InlineProjection<A>>>,
     attempts: usize,
     cache: Arc<StateCache<A>>,
+    shared: Arc<Shared>,
+}
+
+/// Made at the first command, once the projections are known, and shared by clones.
+#[derive(Default)]
+struct Shared {
+    statement: OnceLock<Arc<WriteStatement>>,
+    writers: OnceLock<Writers>,
 }
 
 impl<A: Aggregate> Clone for Repository<A> {
@@ -64,6 +78,7 @@ impl<A: Aggregate> Clone for Repository<A> {
             projections: self.projections.clone(),
             attempts: self.attempts,
             cache: self.cache.clone(),
+            shared: self.shared.clone(),
         }
     }
 }
@@ -78,12 +93,15 @@ impl<A: Aggregate> Repository<A> {
             projections: Vec::new(),
             attempts: DEFAULT_ATTEMPTS,
             cache: Arc::new(StateCache::new(capacity)),
+            shared: Arc::default(),
         }
     }
 
-    /// Adds a read model that is updated in every append transaction.
-    pub fn with_projection(mut self, projection: Arc<dyn InlineProjection<A::Event>>) -> Self {
+    /// Adds a read model that every append writes in its statement.
+    pub fn with_projection(mut self, projection: Arc<dyn InlineProjection<A>>) -> Self {
         self.projections.push(projection);
+        // The statement names every read model: make it again.
+        self.shared = Arc::default();
         self
     }
 
@@ -91,7 +109,7 @@ impl<A: Aggregate> Repository<A> {
         &self.store
     }
 
-    pub fn projections(&self) -> &[Arc<dyn InlineProjection<A::Event>>] {
+    pub fn projections(&self) -> &[Arc<dyn InlineProjection<A>>] {
         &self.projections
     }
 
@@ -155,7 +173,8 @@ impl<A: Aggregate> Repository<A> {
         })
     }
 
-    /// Executes `command` on a stream in a transaction of its own.
+    /// Executes `command` on a stream, its writes combined with concurrent
+    /// commands' into one statement and one commit (see `writer.rs`).
     ///
     /// Without an expected version a lost race is decided again on the fresh
     /// state; with one, the client's stale view is a [`CommandError::Conflict`].
@@ -163,7 +182,9 @@ impl<A: Aggregate> Repository<A> {
     /// With a request id that ran before, the first outcome is returned and
     /// nothing is appended, if the logged request is this one: the same
     /// stream type and [`CommandContext::fingerprint`]; else
-    /// [`CommandError::RequestMismatch`].
+    /// [`CommandError::RequestMismatch`]. The log is read only when it can
+    /// matter: when the command appends nothing, is refused, or its append
+    /// meets the logged request id.
     #[instrument(skip_all, fields(stream_type = A::STREAM_TYPE, %stream_id))]
     pub async fn execute(
         &self,
@@ -171,9 +192,6 @@ impl<A: Aggregate> Repository<A> {
         stream_id: Uuid,
         command: &A::Command,
     ) -> Result<Executed<A>, CommandError<A::Rejection>> {
-        if let Some(previous) = self.previous_outcome(ctx).await? {
-            return Ok(previous);
-        }
         let tenant_id = ctx.tenant_id();
         let mut trust_cache = true;
         let mut attempt = 0;
@@ -181,34 +199,52 @@ impl<A: Aggregate> Repository<A> {
             attempt += 1;
             let known = self.known_state(ctx, stream_id, trust_cache);
             let from_cache = known.is_some();
-            let mut tx = self.store.begin().await?;
-            let outcome = self
-                .decide_and_append(&mut tx, ctx, stream_id, command, known)
-                .await;
-            match outcome {
-                Ok((executed, state)) if !executed.events.is_empty() => {
-                    if let Err(error) = tx.commit().await {
-                        self.cache.forget(tenant_id, stream_id);
-                        return Err(error.into());
-                    }
-                    self.cache
-                        .put(tenant_id, stream_id, state, executed.version);
-                    self.store.signal().appended();
-                    return Ok(executed);
+            let (before, current, replayed) = match known {
+                Some((state, version)) => (state, version, 0),
+                None => {
+                    let loaded = self.load(tenant_id, stream_id).await?;
+                    (loaded.state, loaded.version, loaded.events_replayed)
                 }
+            };
+            let decided = self.decide(ctx, stream_id, command, before, current, replayed);
+            let (append, events, after) = match decided {
+                Ok(Decided::Append {
+                    append,
+                    events,
+                    after,
+                }) => (append, events, after),
                 // Nothing to append, or a rule broken: a cached state may be
                 // stale, so only a freshly loaded one may say so.
-                Ok(_) | Err(Attempt::Failed(CommandError::Rejected(_))) if from_cache => {
-                    tx.rollback().await?;
+                Ok(Decided::Unchanged) | Err(CommandError::Rejected(_)) if from_cache => {
                     self.cache.forget(tenant_id, stream_id);
                     trust_cache = false;
+                    continue;
                 }
-                Ok((executed, _)) => {
-                    tx.commit().await?;
+                Ok(Decided::Unchanged) => {
+                    if let Some(previous) = self.previous_outcome(ctx).await? {
+                        return Ok(previous);
+                    }
+                    return Ok(Executed::unchanged(stream_id, current));
+                }
+                // A retried request meets the state its first execution left:
+                // refused or at another version, it still gets its outcome.
+                Err(error) => {
+                    if let Some(previous) = self.previous_outcome(ctx).await? {
+                        return Ok(previous);
+                    }
+                    return Err(error);
+                }
+            };
+            let (version, metadata, ids) = append.identity();
+            match self.writers().append(*append).await {
+                Ok(appended) => {
+                    self.cache.put(tenant_id, stream_id, after, version);
+                    self.store.signal().appended();
+                    let executed =
+                        Executed::appended(stream_id, version, metadata, ids, events, appended);
                     return Ok(executed);
                 }
-                Err(Attempt::Lost { expected }) => {
-                    tx.rollback().await?;
+                Err(AppendError::Conflict { expected, .. }) => {
                     self.cache.forget(tenant_id, stream_id);
                     trust_cache = false;
                     // The race may have been lost to a retry of this very request.
@@ -229,15 +265,13 @@ impl<A: Aggregate> Repository<A> {
                         actual,
                     });
                 }
-                // A new transaction has a newer id: the next attempt is in order.
-                Err(Attempt::Behind { stream_id }) => {
-                    tx.rollback().await?;
+                // A new statement has a newer transaction id: the next attempt is in order.
+                Err(AppendError::OutOfOrder { stream_id }) => {
                     if attempt >= self.attempts {
                         return Err(CommandError::OutOfOrder { stream_id });
                     }
                 }
-                Err(Attempt::DuplicateRequest) => {
-                    tx.rollback().await?;
+                Err(AppendError::DuplicateRequest { .. }) => {
                     return match self.previous_outcome(ctx).await? {
                         Some(previous) => Ok(previous),
                         None => Err(CommandError::Store(StoreError::Database(
@@ -245,7 +279,12 @@ impl<A: Aggregate> Repository<A> {
                         ))),
                     };
                 }
-                Err(Attempt::Failed(error)) => return Err(error),
+                Err(error) => {
+                    // Whether it was written is unknown (a lost connection):
+                    // the next command loads.
+                    self.cache.forget(tenant_id, stream_id);
+                    return Err(command_error(error));
+                }
             }
         }
     }
@@ -289,31 +328,43 @@ impl<A: Aggregate> Repository<A> {
         if let Some(previous) = self.previous_outcome_in(tx, ctx).await? {
             return Ok(previous);
         }
+        let tenant_id = ctx.tenant_id();
         let mut attempt = 0;
         loop {
             attempt += 1;
+            let loaded = self.load_with(tx, tenant_id, stream_id).await?;
+            let decided = self.decide(
+                ctx,
+                stream_id,
+                command,
+                loaded.state,
+                loaded.version,
+                loaded.events_replayed,
+            )?;
+            let Decided::Append { append, events, .. } = decided else {
+                return Ok(Executed::unchanged(stream_id, loaded.version));
+            };
+            let (version, metadata, ids) = append.identity();
             let mut savepoint = sqlx::Connection::begin(&mut *tx).await?;
-            match self
-                .decide_and_append(&mut savepoint, ctx, stream_id, command, None)
-                .await
-            {
-                Ok((executed, _)) => {
+            let written = self.statement().run(&mut savepoint, &[&append]).await;
+            match written {
+                Ok(mut appended) => {
                     savepoint.commit().await?;
                     // The caller may still roll back: let the next command load.
-                    self.cache.forget(ctx.tenant_id(), stream_id);
+                    self.cache.forget(tenant_id, stream_id);
+                    let appended = appended.pop().unwrap_or_default();
+                    let executed =
+                        Executed::appended(stream_id, version, metadata, ids, events, appended);
                     return Ok(executed);
                 }
-                Err(Attempt::Lost { .. })
+                Err(AppendError::Conflict { .. })
                     if attempt < self.attempts && ctx.expected_version.is_none() =>
                 {
                     savepoint.rollback().await?;
                 }
-                Err(Attempt::Lost { expected }) => {
+                Err(AppendError::Conflict { expected, .. }) => {
                     savepoint.rollback().await?;
-                    let actual = self
-                        .load_with(tx, ctx.tenant_id(), stream_id)
-                        .await?
-                        .version;
+                    let actual = self.load_with(tx, tenant_id, stream_id).await?.version;
                     return Err(CommandError::Conflict {
                         stream_id,
                         expected,
@@ -321,13 +372,13 @@ impl<A: Aggregate> Repository<A> {
                     });
                 }
                 // Retrying in this transaction cannot help: it keeps its id.
-                Err(Attempt::Behind { stream_id }) => {
+                Err(AppendError::OutOfOrder { stream_id }) => {
                     savepoint.rollback().await?;
-                    self.cache.forget(ctx.tenant_id(), stream_id);
+                    self.cache.forget(tenant_id, stream_id);
                     return Err(CommandError::OutOfOrder { stream_id });
                 }
                 // A concurrent execution of the request id committed first.
-                Err(Attempt::DuplicateRequest) => {
+                Err(AppendError::DuplicateRequest { .. }) => {
                     savepoint.rollback().await?;
                     return match self.previous_outcome_in(tx, ctx).await? {
                         Some(previous) => Ok(previous),
@@ -336,124 +387,135 @@ impl<A: Aggregate> Repository<A> {
                         ))),
                     };
                 }
-                Err(Attempt::Failed(error)) => {
+                Err(error) => {
                     savepoint.rollback().await.ok();
-                    return Err(error);
+                    return Err(command_error(error));
                 }
             }
         }
     }
 
-    /// One attempt: load in the transaction, decide, append, project, log, snapshot.
-    /// On a known state (new stream, cache), the append's version key is
-    /// the only check needed; otherwise the stream is loaded in the transaction.
-    async fn decide_and_append(
+    /// Decides `command` on `before` (at version `current`) and, if it
+    /// appends, prepares everything the statement writes: the encoded events,
+    /// the request log entry, the read models' rows and a snapshot when due.
+    fn decide(
         &self,
-        conn: &mut PgConnection,
         ctx: &CommandContext,
         stream_id: Uuid,
         command: &A::Command,
-        known: Option<(A, i64)>,
-    ) -> Result<(Executed<A>, A), Attempt<A::Rejection>> {
-        let tenant_id = ctx.tenant_id();
-        let (state, current, replayed) = match known {
-            Some((state, version)) => (state, version, 0),
-            None => {
-                let loaded = self
-                    .load_with(conn, tenant_id, stream_id)
-                    .await
-                    .map_err(failed)?;
-                (loaded.state, loaded.version, loaded.events_replayed)
-            }
-        };
+        before: A,
+        current: i64,
+        replayed: usize,
+    ) -> Result<Decided<A>, CommandError<A::Rejection>> {
         if let Some(expected) = ctx.expected_version
             && expected != current
         {
-            return Err(Attempt::Failed(CommandError::Conflict {
+            return Err(CommandError::Conflict {
                 stream_id,
                 expected,
                 actual: current,
-            }));
+            });
         }
-        let events = state
-            .decide(command)
-            .map_err(|r| Attempt::Failed(CommandError::Rejected(r)))?;
+        let events = before.decide(command).map_err(CommandError::Rejected)?;
         if events.is_empty() {
-            let executed = Executed {
-                stream_id,
-                version: current,
-                events: Vec::new(),
-                replayed: false,
-            };
-            return Ok((executed, state));
+            return Ok(Decided::Unchanged);
         }
-        let mut state = state;
+        let tenant_id = ctx.tenant_id();
+        let mut after = before.clone();
         for event in &events {
-            state.evolve(event);
+            after.evolve(event);
         }
         let version = current + events.len() as i64;
 
-        let recorded = self
-            .store
-            .append(
-                conn,
-                A::STREAM_TYPE,
+        let appending: Vec<Appending<'_, A::Event>> = events
+            .iter()
+            .enumerate()
+            .map(|(offset, event)| Appending {
+                tenant_id,
                 stream_id,
-                current,
-                &ctx.metadata,
-                &events,
-            )
-            .await
-            .map_err(Attempt::from)?;
-        // The request log first: a concurrent retry of the same request
-        // must meet it before any read model's constraint.
-        if let Some(request_id) = &ctx.request_id {
-            let outcome = PreviousOutcome {
-                stream_id,
-                version,
-                stream_type: Some(A::STREAM_TYPE.to_owned()),
-                fingerprint: ctx.fingerprint.clone(),
-            };
-            self.store
-                .record_request(conn, tenant_id, request_id, &outcome)
-                .await
-                .map_err(Attempt::from)?;
-        }
+                version: current + 1 + offset as i64,
+                event,
+            })
+            .collect();
+        let mut rows = vec![Vec::new(); self.statement().slots()];
+        let mut first_slot = 0;
         for projection in &self.projections {
-            projection
-                .apply(conn, &recorded)
-                .await
-                .map_err(|e| Attempt::from(AppendError::from(e)))?;
+            let projected = projection.rows(&before, &appending).map_err(|source| {
+                CommandError::Store(StoreError::ProjectionRows { stream_id, source })
+            })?;
+            for row in projected {
+                rows[first_slot + row.table].push(row.values);
+            }
+            first_slot += projection.upserts().len();
         }
+
         let every = self.store.settings().snapshot_every.max(1);
         // At every multiple of `every`, and after a load that replayed at
         // least as many events (its snapshot could not be used, or
         // `snapshot_every` was lowered), so the next load is short again.
-        if current / every != version / every || replayed as i64 >= every {
-            let bytes = serde_json::to_vec(&state)
-                .map_err(|source| failed(StoreError::Snapshot { stream_id, source }))?;
-            let snapshot = Snapshot {
-                tenant_id,
-                stream_type: A::STREAM_TYPE,
-                stream_id,
+        let snapshot = if current / every != version / every || replayed as i64 >= every {
+            let state = serde_json::to_vec(&after).map_err(|source| {
+                CommandError::Store(StoreError::Snapshot { stream_id, source })
+            })?;
+            Some(PendingSnapshot {
                 snapshot_version: A::SNAPSHOT_VERSION,
-                version,
-                state: &bytes,
-            };
-            self.store
-                .save_snapshot(conn, snapshot)
-                .await
-                .map_err(failed)?;
-        }
-        Ok((
-            Executed {
-                stream_id,
-                version,
-                events: recorded,
-                replayed: false,
-            },
-            state,
-        ))
+                state,
+            })
+        } else {
+            None
+        };
+        let append = PendingAppend {
+            stream_id,
+            expected_version: current,
+            metadata: ctx.metadata.clone(),
+            events: events
+                .iter()
+                .map(|event| PendingEvent {
+                    event_id: Uuid::now_v7(),
+                    event_type: event.event_type(),
+                    schema_version: event.schema_version(),
+                    payload: event.encode(),
+                })
+                .collect(),
+            request: ctx.request_id.as_ref().map(|request_id| PendingRequest {
+                request_id: request_id.clone(),
+                fingerprint: ctx.fingerprint.clone(),
+            }),
+            snapshot,
+            rows,
+        };
+        Ok(Decided::Append {
+            append: Box::new(append),
+            events,
+            after,
+        })
+    }
+
+    /// The statement of this aggregate type and its read models, made once.
+    fn statement(&self) -> &Arc<WriteStatement> {
+        self.shared.statement.get_or_init(|| {
+            let upserts: Vec<RowUpsert> = self
+                .projections
+                .iter()
+                .flat_map(|projection| projection.upserts().iter().copied())
+                .collect();
+            Arc::new(WriteStatement::new(
+                A::STREAM_TYPE,
+                self.store.appender_lock(),
+                &upserts,
+            ))
+        })
+    }
+
+    /// The writers, started at the first command.
+    fn writers(&self) -> &Writers {
+        self.shared.writers.get_or_init(|| {
+            Writers::start(
+                self.store.pool().clone(),
+                self.statement().clone(),
+                self.store.settings().writers,
+            )
+        })
     }
 
     /// The first outcome of the context's request id, if it ran before.
@@ -510,33 +572,79 @@ impl<A: Aggregate> Repository<A> {
     }
 }
 
-/// The outcome of one attempt, before the retry policy is applied.
-enum Attempt<R: std::error::Error + 'static> {
-    Lost {
-        expected: i64,
+/// What deciding a command came to, when it broke no rule.
+enum Decided<A: Aggregate> {
+    /// The command changes nothing.
+    Unchanged,
+    /// The writes to make; `after` is the state they lead to.
+    Append {
+        append: Box<PendingAppend>,
+        events: Vec<A::Event>,
+        after: A,
     },
-    /// The transaction is older than the stream's last append.
-    Behind {
-        stream_id: Uuid,
-    },
-    DuplicateRequest,
-    Failed(CommandError<R>),
 }
 
-fn failed<R: std::error::Error + 'static>(error: StoreError) -> Attempt<R> {
-    Attempt::Failed(CommandError::Store(error))
-}
-
-impl<R: std::error::Error + 'static> From<AppendError> for Attempt<R> {
-    fn from(error: AppendError) -> Self {
-        match error {
-            AppendError::Conflict { expected, .. } => Attempt::Lost { expected },
-            AppendError::OutOfOrder { stream_id } => Attempt::Behind { stream_id },
-            AppendError::DuplicateRequest { .. } => Attempt::DuplicateRequest,
-            AppendError::Constraint { constraint, .. } => {
-                Attempt::Failed(CommandError::Constraint { constraint })
-            }
-            AppendError::Store(error) => Attempt::Failed(CommandError::Store(error)),
+impl<A: Aggregate> Executed<A> {
+    fn unchanged(stream_id: Uuid, version: i64) -> Self {
+        Self {
+            stream_id,
+            version,
+            events: Vec::new(),
+            replayed: false,
         }
+    }
+
+    fn appended(
+        stream_id: Uuid,
+        version: i64,
+        metadata: EventMetadata,
+        event_ids: Vec<Uuid>,
+        events: Vec<A::Event>,
+        appended: Vec<AppendedEvent>,
+    ) -> Self {
+        let events = events
+            .into_iter()
+            .zip(event_ids)
+            .zip(appended)
+            .map(|((event, event_id), at)| Recorded {
+                event_id,
+                global: GlobalPosition {
+                    tx_id: at.tx_id,
+                    position: at.position,
+                },
+                stream_type: A::STREAM_TYPE.to_owned(),
+                stream_id,
+                version: at.version,
+                recorded_at: at.recorded_at,
+                metadata: metadata.clone(),
+                event,
+            })
+            .collect();
+        Self {
+            stream_id,
+            version,
+            events,
+            replayed: false,
+        }
+    }
+}
+
+/// An append's failure as the command's.
+fn command_error<R: std::error::Error + 'static>(error: AppendError) -> CommandError<R> {
+    match error {
+        AppendError::Conflict {
+            stream_id,
+            expected,
+        } => CommandError::Conflict {
+            stream_id,
+            expected,
+            actual: expected,
+        },
+        AppendError::OutOfOrder { stream_id } => CommandError::OutOfOrder { stream_id },
+        AppendError::DuplicateRequest { request_id } => {
+            CommandError::RequestMismatch { request_id }
+        }
+        AppendError::Constraint { constraint, .. } => CommandError::Constraint { constraint },
+        AppendError::Store(error) => CommandError::Store(error),
     }
 }

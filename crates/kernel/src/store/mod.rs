@@ -11,7 +11,7 @@ mod load;
 pub(crate) mod record;
 mod requests;
 mod signal;
-mod snapshot;
+mod write;
 
 use std::sync::Arc;
 
@@ -21,7 +21,9 @@ pub use connect::{ConnectError, OpenError, connect, migrate, open};
 pub use load::LoadedRaw;
 pub use requests::PreviousOutcome;
 pub use signal::AppendSignal;
-pub use snapshot::Snapshot;
+pub use write::{
+    AppendedEvent, PendingAppend, PendingEvent, PendingRequest, PendingSnapshot, WriteStatement,
+};
 
 /// How a service's store is laid out and tuned.
 #[derive(Debug, Clone)]
@@ -34,6 +36,9 @@ pub struct StoreSettings {
     /// How many recently written aggregate states each repository keeps in
     /// memory, so commands on them skip the load; 0 turns the cache off.
     pub state_cache: usize,
+    /// How many connections write commands, each combining the commands
+    /// queued for it into one statement (group commit); at least 1.
+    pub writers: usize,
 }
 
 impl StoreSettings {
@@ -42,6 +47,7 @@ impl StoreSettings {
             schema: schema.into(),
             snapshot_every: 100,
             state_cache: 10_000,
+            writers: 2,
         }
     }
 }

@@ -5,7 +5,7 @@ use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
 use super::EventStore;
-use crate::error::{AppendError, StoreError};
+use crate::error::StoreError;
 use crate::fingerprint::RequestFingerprint;
 
 /// What a request id did the first time, and what it asked for.
@@ -42,8 +42,6 @@ impl PreviousOutcome {
     }
 }
 
-const REQUEST_GUARD: &str = "command_log_pkey";
-
 type RequestRow = (Uuid, i64, Option<String>, Option<String>, Option<Vec<u8>>);
 
 impl EventStore {
@@ -65,42 +63,6 @@ impl EventStore {
         request_id: &str,
     ) -> Result<Option<PreviousOutcome>, StoreError> {
         find(conn, tenant_id, request_id).await
-    }
-
-    /// Records the outcome of `request_id` in the append transaction; a second
-    /// execution racing this one fails with [`AppendError::DuplicateRequest`].
-    pub async fn record_request(
-        &self,
-        conn: &mut PgConnection,
-        tenant_id: Uuid,
-        request_id: &str,
-        outcome: &PreviousOutcome,
-    ) -> Result<(), AppendError> {
-        let fingerprint = outcome.fingerprint.as_ref();
-        sqlx::query(
-            "INSERT INTO command_log \
-             (tenant_id, request_id, stream_id, version, stream_type, command_kind, fingerprint) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(tenant_id)
-        .bind(request_id)
-        .bind(outcome.stream_id)
-        .bind(outcome.version)
-        .bind(outcome.stream_type.as_deref())
-        .bind(fingerprint.map(RequestFingerprint::kind))
-        .bind(fingerprint.map(RequestFingerprint::digest))
-        .execute(conn)
-        .await
-        .map_err(|error| {
-            if error.as_database_error().and_then(|db| db.constraint()) == Some(REQUEST_GUARD) {
-                AppendError::DuplicateRequest {
-                    request_id: request_id.to_owned(),
-                }
-            } else {
-                AppendError::from(error)
-            }
-        })?;
-        Ok(())
     }
 }
 

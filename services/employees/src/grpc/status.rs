@@ -110,7 +110,9 @@ pub fn from_store(error: StoreError) -> Status {
                 Status::internal("the service failed; the operators have been told")
             }
         },
-        StoreError::Codec { .. } | StoreError::Snapshot { .. } => {
+        StoreError::Codec { .. }
+        | StoreError::Snapshot { .. }
+        | StoreError::ProjectionRows { .. } => {
             error!(error = %chain, "store failure");
             Status::internal("stored data could not be read; the operators have been told")
         }

@@ -2,19 +2,22 @@
 //! need, updated inside every append. Its unique (tenant, work email) is what
 //! keeps work emails unique per tenant.
 //!
-//! Events are folded into rows in memory and written back with one upsert:
-//! an append costs a read of the rows it touches (none for a hire) and one
-//! write, and a rebuild page of thousands of events costs the same two.
+//! Events are folded into rows in memory. A command starts the fold from the
+//! row its employee's state implies, so it reads nothing and the kernel
+//! writes the row with the events; a rebuild page of thousands of events
+//! reads the rows it touches once and writes them back with one upsert.
 
 use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
 use chrono::NaiveDate;
+use serde::Serialize;
 use sqlx::PgConnection;
+use tenure_kernel::projection::{Appending, ProjectedRow, RowUpsert};
 use tenure_kernel::{InlineProjection, Recorded};
 use uuid::Uuid;
 
-use crate::domain::{ContractKind, EmployeeEvent};
+use crate::domain::{ContractKind, Employee, EmployeeEvent, EmployeeStatus};
 
 /// The constraint that refuses a second employee with the same work email.
 pub const EMAIL_TAKEN: &str = "employee_directory_email_key";
@@ -32,8 +35,37 @@ pub fn contract_kind_code(kind: ContractKind) -> &'static str {
     }
 }
 
+/// How commands write the directory: one whole row per employee.
+const UPSERTS: &[RowUpsert] = &[RowUpsert {
+    table: "employee_directory",
+    key: &["tenant_id", "employee_id"],
+    columns: &[
+        "tenant_id",
+        "employee_id",
+        "given_name",
+        "family_name",
+        "work_email",
+        "department",
+        "role_title",
+        "manager_id",
+        "status",
+        "contract_kind",
+        "hired_on",
+        "version",
+    ],
+}];
+
+/// The stored name of an employee status.
+fn status_code(status: EmployeeStatus) -> &'static str {
+    match status {
+        EmployeeStatus::Active => "active",
+        EmployeeStatus::Leaving => "leaving",
+        EmployeeStatus::Left => "left",
+    }
+}
+
 /// One directory row.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Serialize)]
 struct Row {
     tenant_id: Uuid,
     employee_id: Uuid,
@@ -49,14 +81,60 @@ struct Row {
     version: i64,
 }
 
+impl Row {
+    /// The row of an employee as their state says, at `version`; `None`
+    /// before the hire.
+    fn of(employee: &Employee, tenant_id: Uuid, employee_id: Uuid, version: i64) -> Option<Row> {
+        let status = employee.status()?;
+        Some(Row {
+            tenant_id,
+            employee_id,
+            given_name: employee.given_name.as_str().to_owned(),
+            family_name: employee.family_name.as_str().to_owned(),
+            work_email: employee.work_email.as_str().to_owned(),
+            department: employee.department.as_str().to_owned(),
+            role_title: employee.role_title.as_str().to_owned(),
+            manager_id: employee.manager_id,
+            status: status_code(status).to_owned(),
+            contract_kind: contract_kind_code(employee.contract()?.kind()).to_owned(),
+            hired_on: employee.hired_on()?,
+            version,
+        })
+    }
+}
+
 #[async_trait]
-impl InlineProjection<EmployeeEvent> for Directory {
+impl InlineProjection<Employee> for Directory {
     fn name(&self) -> &'static str {
         "employee_directory"
     }
 
     fn tables(&self) -> &'static [&'static str] {
         &["employee_directory"]
+    }
+
+    fn upserts(&self) -> &'static [RowUpsert] {
+        UPSERTS
+    }
+
+    fn rows(
+        &self,
+        before: &Employee,
+        events: &[Appending<'_, EmployeeEvent>],
+    ) -> Result<Vec<ProjectedRow>, serde_json::Error> {
+        let Some(first) = events.first() else {
+            return Ok(Vec::new());
+        };
+        let start = Row::of(before, first.tenant_id, first.stream_id, first.version - 1);
+        let row = events.iter().fold(start, |row, event| fold(row, event));
+        row.map(|row| {
+            Ok(ProjectedRow {
+                table: 0,
+                values: serde_json::to_value(row)?,
+            })
+        })
+        .into_iter()
+        .collect()
     }
 
     async fn apply(
@@ -67,7 +145,7 @@ impl InlineProjection<EmployeeEvent> for Directory {
         let mut rows = existing_rows(conn, events).await?;
         for recorded in events {
             let key = (recorded.metadata.tenant_id, recorded.stream_id);
-            if let Some(row) = fold(rows.remove(&key), recorded) {
+            if let Some(row) = fold(rows.remove(&key), &recorded.appending()) {
                 rows.insert(key, row);
             }
         }
@@ -100,10 +178,10 @@ async fn existing_rows(
 }
 
 /// The row after one event; `None` only while no hire was seen.
-fn fold(row: Option<Row>, recorded: &Recorded<EmployeeEvent>) -> Option<Row> {
-    if let EmployeeEvent::Hired(e) = &recorded.event {
+fn fold(row: Option<Row>, recorded: &Appending<'_, EmployeeEvent>) -> Option<Row> {
+    if let EmployeeEvent::Hired(e) = recorded.event {
         return Some(Row {
-            tenant_id: recorded.metadata.tenant_id,
+            tenant_id: recorded.tenant_id,
             employee_id: recorded.stream_id,
             given_name: e.given_name.as_str().to_owned(),
             family_name: e.family_name.as_str().to_owned(),
@@ -119,7 +197,7 @@ fn fold(row: Option<Row>, recorded: &Recorded<EmployeeEvent>) -> Option<Row> {
     }
     let mut row = row?;
     row.version = recorded.version;
-    match &recorded.event {
+    match recorded.event {
         EmployeeEvent::Hired(_) => {}
         EmployeeEvent::PersonalDetailsChanged(e) => {
             row.given_name = e.given_name.as_str().to_owned();
@@ -136,7 +214,12 @@ fn fold(row: Option<Row>, recorded: &Recorded<EmployeeEvent>) -> Option<Row> {
         EmployeeEvent::ManagerAssigned(e) => row.manager_id = e.manager_id,
         EmployeeEvent::DepartureAnnounced(_) => row.status = "leaving".to_owned(),
         EmployeeEvent::DepartureWithdrawn(_) => row.status = "active".to_owned(),
-        EmployeeEvent::EmploymentEnded(_) => row.status = "left".to_owned(),
+        EmployeeEvent::EmploymentEnded(e) => {
+            row.status = "left".to_owned();
+            row.role_title = e.role_title.as_str().to_owned();
+            row.department = e.department.as_str().to_owned();
+            row.contract_kind = contract_kind_code(e.contract.kind()).to_owned();
+        }
         EmployeeEvent::Rehired(e) => {
             row.status = "active".to_owned();
             row.contract_kind = contract_kind_code(e.contract.kind()).to_owned();

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use tenure_kernel::projection::{RebuildReport, rebuild};
 use tenure_kernel::{EventStore, InlineProjection, StoreError};
 
-use crate::domain::{Employee, EmployeeEvent};
+use crate::domain::Employee;
 
 /// Events read per page while rebuilding.
 const REBUILD_PAGE: i64 = 2000;
@@ -28,7 +28,7 @@ pub async fn rebuild_all(
 }
 
 /// Every read model kept inline with the employee events.
-pub fn inline() -> Vec<Arc<dyn InlineProjection<EmployeeEvent>>> {
+pub fn inline() -> Vec<Arc<dyn InlineProjection<Employee>>> {
     vec![
         Arc::new(directory::Directory),
         Arc::new(periods::EmploymentPeriods),

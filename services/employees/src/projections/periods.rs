@@ -2,18 +2,37 @@
 //! rehire and closed when employment ends. Turnover is counted from here.
 //!
 //! Like the directory, events are folded in memory over the periods they
-//! touch and written back with one upsert.
+//! touch: for a command, from the last period its employee's state implies
+//! (earlier periods never change); for a rebuild, from the stored rows.
 
 use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
 use chrono::NaiveDate;
+use serde::Serialize;
 use sqlx::PgConnection;
+use tenure_kernel::projection::{Appending, ProjectedRow, RowUpsert};
 use tenure_kernel::{InlineProjection, Recorded};
 use uuid::Uuid;
 
 use super::directory::{contract_kind_code, touched_before};
-use crate::domain::{EmployeeEvent, SeparationType};
+use crate::domain::{Employee, EmployeeEvent, SeparationType};
+
+/// How commands write periods: one whole row per changed period.
+const UPSERTS: &[RowUpsert] = &[RowUpsert {
+    table: "employment_periods",
+    key: &["tenant_id", "employee_id", "period_no"],
+    columns: &[
+        "tenant_id",
+        "employee_id",
+        "period_no",
+        "started_on",
+        "ended_on",
+        "separation_type",
+        "department",
+        "contract_kind",
+    ],
+}];
 
 pub struct EmploymentPeriods;
 
@@ -29,7 +48,7 @@ pub fn separation_type_code(separation_type: SeparationType) -> &'static str {
     }
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Serialize)]
 struct Period {
     tenant_id: Uuid,
     employee_id: Uuid,
@@ -41,14 +60,64 @@ struct Period {
     contract_kind: String,
 }
 
+impl Period {
+    /// An employee's last period as their state says; `None` before the hire.
+    fn last_of(employee: &Employee, tenant_id: Uuid, employee_id: Uuid) -> Option<Period> {
+        let last = employee.current_period()?;
+        Some(Period {
+            tenant_id,
+            employee_id,
+            period_no: employee.tenure_periods.len() as i32,
+            started_on: last.start,
+            ended_on: last.end,
+            separation_type: last
+                .separation_type
+                .map(|separation| separation_type_code(separation).to_owned()),
+            department: employee.department.as_str().to_owned(),
+            contract_kind: contract_kind_code(last.contract.kind()).to_owned(),
+        })
+    }
+}
+
 #[async_trait]
-impl InlineProjection<EmployeeEvent> for EmploymentPeriods {
+impl InlineProjection<Employee> for EmploymentPeriods {
     fn name(&self) -> &'static str {
         "employment_periods"
     }
 
     fn tables(&self) -> &'static [&'static str] {
         &["employment_periods"]
+    }
+
+    fn upserts(&self) -> &'static [RowUpsert] {
+        UPSERTS
+    }
+
+    fn rows(
+        &self,
+        before: &Employee,
+        events: &[Appending<'_, EmployeeEvent>],
+    ) -> Result<Vec<ProjectedRow>, serde_json::Error> {
+        let Some(first) = events.first() else {
+            return Ok(Vec::new());
+        };
+        let mut periods: Vec<Period> = Period::last_of(before, first.tenant_id, first.stream_id)
+            .into_iter()
+            .collect();
+        let unchanged = periods.clone();
+        for event in events {
+            fold(&mut periods, event);
+        }
+        periods
+            .into_iter()
+            .filter(|period| !unchanged.contains(period))
+            .map(|period| {
+                Ok(ProjectedRow {
+                    table: 0,
+                    values: serde_json::to_value(period)?,
+                })
+            })
+            .collect()
     }
 
     async fn apply(
@@ -61,7 +130,7 @@ impl InlineProjection<EmployeeEvent> for EmploymentPeriods {
         for recorded in events {
             let key = (recorded.metadata.tenant_id, recorded.stream_id);
             let employee = periods.entry(key).or_default();
-            if fold(employee, recorded) {
+            if fold(employee, &recorded.appending()) {
                 changed.insert(key);
             }
         }
@@ -101,27 +170,27 @@ async fn existing_periods(
     Ok(periods)
 }
 
-/// Applies one event to an employee's periods; false when nothing changed.
-fn fold(periods: &mut Vec<Period>, recorded: &Recorded<EmployeeEvent>) -> bool {
-    let open =
-        |department: &str, contract_kind: &str, started_on: NaiveDate, number: usize| Period {
-            tenant_id: recorded.metadata.tenant_id,
-            employee_id: recorded.stream_id,
-            period_no: number as i32 + 1,
-            started_on,
-            ended_on: None,
-            separation_type: None,
-            department: department.to_owned(),
-            contract_kind: contract_kind.to_owned(),
-        };
+/// Applies one event to an employee's periods (all of them, or the last
+/// ones: numbers follow the last); false when nothing changed.
+fn fold(periods: &mut Vec<Period>, recorded: &Appending<'_, EmployeeEvent>) -> bool {
+    let next_number = periods.last().map_or(1, |period| period.period_no + 1);
+    let open = |department: &str, contract_kind: &str, started_on: NaiveDate| Period {
+        tenant_id: recorded.tenant_id,
+        employee_id: recorded.stream_id,
+        period_no: next_number,
+        started_on,
+        ended_on: None,
+        separation_type: None,
+        department: department.to_owned(),
+        contract_kind: contract_kind.to_owned(),
+    };
     let current = periods.last_mut().filter(|p| p.ended_on.is_none());
-    match (&recorded.event, current) {
+    match (recorded.event, current) {
         (EmployeeEvent::Hired(e), _) => {
             let period = open(
                 e.department.as_str(),
                 contract_kind_code(e.contract.kind()),
                 e.effective_date,
-                periods.len(),
             );
             periods.push(period);
         }
@@ -130,7 +199,6 @@ fn fold(periods: &mut Vec<Period>, recorded: &Recorded<EmployeeEvent>) -> bool {
                 e.department.as_str(),
                 contract_kind_code(e.contract.kind()),
                 e.effective_date,
-                periods.len(),
             );
             periods.push(period);
         }
