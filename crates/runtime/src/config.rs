@@ -32,6 +32,12 @@ pub struct CommonConfig {
     #[arg(long, env = "TENURE_STATE_CACHE", default_value_t = 10_000)]
     pub state_cache: usize,
 
+    /// Connections that write commands, each combining the commands queued
+    /// for it into one statement and one commit (group commit). Taken from
+    /// the pool for good, so keep it well below TENURE_DB_POOL_SIZE.
+    #[arg(long, env = "TENURE_DB_WRITERS", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub db_writers: u16,
+
     /// How often the outbox relay polls when nothing woke it, in milliseconds.
     #[arg(long, env = "TENURE_RELAY_POLL_MS", default_value_t = 500, value_parser = clap::value_parser!(u64).range(10..=60_000))]
     pub relay_poll_ms: u64,
@@ -67,6 +73,7 @@ impl CommonConfig {
             db_pool_size: 16,
             snapshot_every: 100,
             state_cache: 10_000,
+            db_writers: 2,
             relay_poll_ms: 500,
             lease_ttl_ms: 15_000,
             nats_replicas: 1,

@@ -103,6 +103,7 @@ async fn open_store(config: &Config) -> Result<EventStore, OpenError> {
     let settings = StoreSettings {
         snapshot_every: config.common.snapshot_every,
         state_cache: config.common.state_cache,
+        writers: usize::from(config.common.db_writers),
         ..StoreSettings::new(&config.db_schema)
     };
     open(
