@@ -91,6 +91,16 @@ pub struct ProjectedRow {
     pub values: serde_json::Value,
 }
 
+impl ProjectedRow {
+    /// Row `row` of table `table`, its fields named as the table's columns.
+    pub fn new(table: usize, row: &impl serde::Serialize) -> Result<Self, serde_json::Error> {
+        Ok(Self {
+            table,
+            values: serde_json::to_value(row)?,
+        })
+    }
+}
+
 /// An event about to be appended, as the command path sees it: what a row
 /// may depend on (ids and version, never the time or position of the write).
 #[derive(Debug, Clone, Copy)]

@@ -536,7 +536,8 @@ impl InlineProjection<Ledger> for Paused {
         if !streams.is_disjoint(&self.seeded) {
             self.building.stop().await;
         } else if streams.len() > 1 {
-            // A command's append is one stream: several mean a rebuild page.
+            // Commands write their rows without `apply`: only rebuild pages
+            // come here, and the catch-up's first one holds several ledgers.
             self.catching_up.stop().await;
         }
         self.inner.apply(conn, events).await

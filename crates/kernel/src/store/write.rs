@@ -174,13 +174,15 @@ impl WriteStatement {
         }
         // The out-of-order check reads the stream's previous version, which
         // this statement's snapshot shows as it was before the statement.
-        // `behind` is materialized so the refusal runs on its rows only and
-        // cannot be pushed down to every appended row.
+        // A subquery per appended event (a key lookup), not a join the
+        // planner may turn into a scan of `events` while its statistics are
+        // missing; `behind` is materialized so the refusal runs on its rows
+        // only and cannot be pushed down to every appended row.
         sql.push_str(
             ", behind AS MATERIALIZED ( \
                SELECT b.stream_id FROM appended b \
-               JOIN events e ON e.stream_id = b.stream_id AND e.version = b.version - 1 \
-               WHERE e.tx_id > b.tx_id \
+               WHERE (SELECT e.tx_id FROM events e \
+                      WHERE e.stream_id = b.stream_id AND e.version = b.version - 1) > b.tx_id \
              ) \
              SELECT a.stream_id, a.version, a.position, a.tx_id::text::bigint AS tx_id, a.recorded_at \
              FROM appended a \

@@ -127,14 +127,7 @@ impl InlineProjection<Employee> for Directory {
         };
         let start = Row::of(before, first.tenant_id, first.stream_id, first.version - 1);
         let row = events.iter().fold(start, |row, event| fold(row, event));
-        row.map(|row| {
-            Ok(ProjectedRow {
-                table: 0,
-                values: serde_json::to_value(row)?,
-            })
-        })
-        .into_iter()
-        .collect()
+        row.iter().map(|row| ProjectedRow::new(0, row)).collect()
     }
 
     async fn apply(

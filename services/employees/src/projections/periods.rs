@@ -111,12 +111,7 @@ impl InlineProjection<Employee> for EmploymentPeriods {
         periods
             .into_iter()
             .filter(|period| !unchanged.contains(period))
-            .map(|period| {
-                Ok(ProjectedRow {
-                    table: 0,
-                    values: serde_json::to_value(period)?,
-                })
-            })
+            .map(|period| ProjectedRow::new(0, &period))
             .collect()
     }
 
