@@ -9,7 +9,9 @@
 //! the relay reads the stream's last sequence again and goes on from the
 //! first unacknowledged row. A row published before but not deleted (a crash
 //! between ack and delete) is acknowledged as a duplicate by `Nats-Msg-Id`
-//! (JetStream checks it before the expected sequence).
+//! when its expected sequence holds: current servers check the sequence
+//! first, and a duplicate takes none, so such rows go one at a time (see
+//! [`drain`]).
 //!
 //! The expected sequence is absolute, so this order holds while the relay is
 //! the stream's one publisher. A second one (a relay that lost its lease and
@@ -138,10 +140,18 @@ const HUNG_AFTER_LEASES: u32 = 4;
 
 /// Relays until the outbox is empty or a publish fails. The stream's last
 /// sequence, which the first publish expects, is asked for only once there
-/// is something to publish: most wake-ups find the outbox empty. The lease is renewed before every batch
-/// and while one runs, and the drain ends when it is lost. A batch that
-/// takes several lease periods (a query or an ack that never returns) ends
-/// it too: the relay starts over rather than wait for ever.
+/// is something to publish: most wake-ups find the outbox empty. The lease
+/// is renewed before every batch and while one runs, and the drain ends when
+/// it is lost. A batch that takes several lease periods (a query or an ack
+/// that never returns) ends it too: the relay starts over rather than wait
+/// for ever.
+///
+/// A drain starts one row at a time, each ack awaited, until JetStream
+/// stores a row as new. Rows a crashed relay published but did not delete
+/// come back as duplicates, which take no sequence: in a pipelined batch the
+/// first one makes every later publish's expected sequence wrong, so each
+/// duplicate would cost a whole batch, and a thousand of them a thousand
+/// batches.
 pub(crate) async fn drain(
     store: &EventStore,
     js: &jetstream::Context,
@@ -151,6 +161,7 @@ pub(crate) async fn drain(
     let mut last = None;
     let mut relayed = 0;
     let mut previous: Vec<InFlight> = Vec::new();
+    let mut one_at_a_time = true;
     loop {
         if !lease.renew().await {
             return Ok(Drained {
@@ -158,13 +169,62 @@ pub(crate) async fn drain(
                 failure: None,
             });
         }
+        let limit = lease.ttl() * HUNG_AFTER_LEASES;
+        if one_at_a_time {
+            let step = async {
+                let (published, failure) =
+                    publish_next(store, js, settings, &[], 1, &mut last).await?;
+                match failure {
+                    Some(failure) => Ok(Settled::failed(failure)),
+                    None => settle(store, published).await,
+                }
+            };
+            let settled = match renewing(lease, limit, step).await {
+                Renewed::Done(settled) => settled?,
+                Renewed::Lost => {
+                    return Ok(Drained {
+                        relayed,
+                        failure: None,
+                    });
+                }
+                Renewed::Hung => {
+                    return Ok(Drained {
+                        relayed,
+                        failure: Some(RelayError::Hung { limit }),
+                    });
+                }
+            };
+            relayed += settled.acknowledged;
+            if settled.failure.is_some() || settled.acknowledged == 0 {
+                return Ok(Drained {
+                    relayed,
+                    failure: settled.failure,
+                });
+            }
+            if settled.duplicates > 0 {
+                // The publish was counted as taking the next sequence; it took none.
+                if let Some(last) = last.as_mut() {
+                    *last -= settled.duplicates as u64;
+                }
+            } else {
+                one_at_a_time = false;
+            }
+            continue;
+        }
         let exclude: Vec<i64> = previous.iter().map(|p| p.outbox_id).collect();
         let in_hand = std::mem::take(&mut previous);
         let step = async {
-            let published = publish_next(store, js, settings, &exclude, &mut last).await?;
+            let published = publish_next(
+                store,
+                js,
+                settings,
+                &exclude,
+                settings.batch_size,
+                &mut last,
+            )
+            .await?;
             Ok::<_, RelayError>((published, settle(store, in_hand).await?))
         };
-        let limit = lease.ttl * HUNG_AFTER_LEASES;
         let step = match renewing(lease, limit, step).await {
             Renewed::Done(step) => step,
             Renewed::Lost => {
@@ -215,8 +275,10 @@ async fn renewing<T>(
     tokio::pin!(step);
     let deadline = tokio::time::sleep(limit);
     tokio::pin!(deadline);
-    let mut renewals =
-        tokio::time::interval_at(tokio::time::Instant::now() + lease.ttl / 3, lease.ttl / 3);
+    let mut renewals = tokio::time::interval_at(
+        tokio::time::Instant::now() + lease.ttl() / 3,
+        lease.ttl() / 3,
+    );
     loop {
         tokio::select! {
             done = &mut step => return Renewed::Done(done),
@@ -230,14 +292,15 @@ async fn renewing<T>(
     }
 }
 
-/// Reads the oldest outbox rows not already in flight, of streams with no
-/// parked row, and publishes them all, awaiting no ack. A publish that cannot
-/// even be sent stops the batch.
+/// Reads the oldest `limit` outbox rows not already in flight, of streams
+/// with no parked row, and publishes them all, awaiting no ack. A publish
+/// that cannot even be sent stops the batch.
 async fn publish_next(
     store: &EventStore,
     js: &jetstream::Context,
     settings: &RelaySettings,
     exclude: &[i64],
+    limit: i64,
     last: &mut Option<u64>,
 ) -> Result<(Vec<InFlight>, Option<RelayError>), RelayError> {
     let sql = format!(
@@ -249,7 +312,7 @@ async fn publish_next(
         crate::store::record::EVENT_COLUMNS
     );
     let rows: Vec<OutboxRow> = sqlx::query_as(&sql)
-        .bind(settings.batch_size)
+        .bind(limit)
         .bind(exclude)
         .fetch_all(store.pool())
         .await?;
@@ -295,7 +358,19 @@ async fn publish_next(
 /// How a batch's acks came back.
 struct Settled {
     acknowledged: usize,
+    /// Of the acknowledged, those JetStream had stored before.
+    duplicates: usize,
     failure: Option<RelayError>,
+}
+
+impl Settled {
+    fn failed(failure: RelayError) -> Self {
+        Self {
+            acknowledged: 0,
+            duplicates: 0,
+            failure: Some(failure),
+        }
+    }
 }
 
 /// Awaits a batch's acks in order and deletes the rows acknowledged before
@@ -304,10 +379,14 @@ struct Settled {
 /// when the server has gone.
 async fn settle(store: &EventStore, batch: Vec<InFlight>) -> Result<Settled, RelayError> {
     let mut acknowledged = Vec::with_capacity(batch.len());
+    let mut duplicates = 0;
     let mut failure = None;
     for in_flight in batch {
         match in_flight.ack.await {
-            Ok(_) => acknowledged.push(in_flight.outbox_id),
+            Ok(ack) => {
+                duplicates += usize::from(ack.duplicate);
+                acknowledged.push(in_flight.outbox_id)
+            }
             Err(error) => {
                 failure = Some(RelayError::Publish {
                     event_id: in_flight.event_id,
@@ -326,6 +405,7 @@ async fn settle(store: &EventStore, batch: Vec<InFlight>) -> Result<Settled, Rel
     }
     Ok(Settled {
         acknowledged: acknowledged.len(),
+        duplicates,
         failure,
     })
 }
