@@ -8,7 +8,8 @@
 //! lock it takes makes a takeover wait until that transaction ends, and a
 //! holder whose lease was taken finds out before it writes.
 
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
@@ -103,28 +104,66 @@ pub async fn fence(conn: &mut PgConnection, name: &str, holder: Uuid) -> Result<
 }
 
 /// One lease of one holder, renewed by the task that runs under it.
+///
+/// Renewing is a commit, a WAL flush that competes with the service's own
+/// commits, so [`Held::renew`] goes to the database only once a quarter of
+/// the lease has passed since the last renewal; in between the lease still
+/// has three quarters of its time left. The time is this process's monotonic
+/// clock, which counts a hang too: a holder that stalled renews (and finds
+/// out it lost the lease) before it goes on.
 #[derive(Debug, Clone)]
 pub struct Held {
-    pub pool: PgPool,
-    pub name: String,
-    pub holder: Uuid,
-    pub ttl: Duration,
+    pool: PgPool,
+    name: String,
+    holder: Uuid,
+    ttl: Duration,
+    renewed_at: Arc<Mutex<Option<Instant>>>,
 }
 
 impl Held {
+    pub fn new(pool: PgPool, name: String, holder: Uuid, ttl: Duration) -> Self {
+        Self {
+            pool,
+            name,
+            holder,
+            ttl,
+            renewed_at: Arc::default(),
+        }
+    }
+
+    /// How long the lease lasts without renewal.
+    pub fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
     /// Takes or renews the lease; false while another holder has it.
     pub async fn renew(&self) -> bool {
-        match acquire(&self.pool, &self.name, self.holder, self.ttl).await {
+        let fresh = self
+            .renewed_at()
+            .is_some_and(|at| at.elapsed() < self.ttl / 4);
+        if fresh {
+            return true;
+        }
+        let started = Instant::now();
+        let held = match acquire(&self.pool, &self.name, self.holder, self.ttl).await {
             Ok(held) => held,
             Err(error) => {
                 tracing::warn!(lease = %self.name, error = %error, "cannot renew a lease");
                 false
             }
-        }
+        };
+        // The lease runs from the database's `now()`, taken after `started`.
+        *self.renewed_at.lock().expect("never poisoned") = held.then_some(started);
+        held
     }
 
     /// Gives the lease up.
     pub async fn release(&self) {
+        *self.renewed_at.lock().expect("never poisoned") = None;
         release(&self.pool, &self.name, self.holder).await.ok();
+    }
+
+    fn renewed_at(&self) -> Option<Instant> {
+        *self.renewed_at.lock().expect("never poisoned")
     }
 }

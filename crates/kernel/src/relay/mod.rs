@@ -155,12 +155,12 @@ impl Relay {
 
     /// Relays until `shutdown`; waits its turn while another replica relays.
     pub async fn run(self, shutdown: CancellationToken) {
-        let lease = lease::Held {
-            pool: self.store.pool().clone(),
-            name: self.settings.lease_name(),
-            holder: self.holder,
-            ttl: self.settings.lease_ttl,
-        };
+        let lease = lease::Held::new(
+            self.store.pool().clone(),
+            self.settings.lease_name(),
+            self.holder,
+            self.settings.lease_ttl,
+        );
         while !shutdown.is_cancelled() {
             if lease.renew().await {
                 info!(stream = %self.settings.stream_name, "relay active");
