@@ -125,20 +125,40 @@ impl<A: Aggregate> Fold<'_, A> {
         Ok(report)
     }
 
-    /// Applies every event below a fresh horizon, committing page by page.
+    /// Applies every event below a fresh horizon, committing page by page,
+    /// while the next page is read and decoded on a connection of its own.
     async fn pass(&mut self, conn: &mut PgConnection) -> Result<u64, StoreError> {
         // Its own statement and transaction, before any read below it.
         let horizon = self.store.horizon(conn).await?;
+        conn.execute(SHADOW_PLANS).await?;
+        let mut reader =
+            ReadAhead::<A>::open(self.store, self.after, horizon, self.page_size).await?;
         let mut applied = 0;
-        loop {
-            let mut tx = conn.begin().await?;
-            let count = self.page(&mut tx, horizon).await?;
-            tx.commit().await?;
-            applied += count;
-            if count < self.page_size as u64 {
-                return Ok(applied);
+        let mut page = reader.next().await?;
+        while !page.is_empty() {
+            let full = page.len() as i64 == self.page_size;
+            let apply = async {
+                let mut tx = conn.begin().await?;
+                self.projection.apply(&mut tx, &page).await?;
+                tx.commit().await?;
+                Ok::<_, StoreError>(())
+            };
+            let read = async {
+                if full {
+                    reader.next().await
+                } else {
+                    Ok(Vec::new())
+                }
+            };
+            let ((), next) = tokio::try_join!(apply, read)?;
+            applied += page.len() as u64;
+            if let Some(last) = page.last() {
+                self.after = last.global;
             }
+            page = next;
         }
+        reader.close().await?;
+        Ok(applied)
     }
 
     /// Pauses writers, applies the rest and replaces the live rows, in one
@@ -168,7 +188,8 @@ impl<A: Aggregate> Fold<'_, A> {
         Ok((applied, rows))
     }
 
-    /// Applies the next page below `horizon` and returns its size.
+    /// Applies the next page of every event there is and returns its size;
+    /// only under the switch-over's locks, on its transaction.
     async fn page(&mut self, conn: &mut PgConnection, horizon: i64) -> Result<u64, StoreError> {
         conn.execute(STORE_PLANS).await?;
         let page = self
@@ -189,6 +210,64 @@ impl<A: Aggregate> Fold<'_, A> {
         conn.execute(SHADOW_PLANS).await?;
         self.projection.apply(conn, &events).await?;
         Ok(events.len() as u64)
+    }
+}
+
+/// The pages of one pass, read and decoded in one transaction on a pool
+/// connection: every event below the horizon had committed (or rolled back)
+/// when the horizon was taken, before this transaction began, so one
+/// snapshot sees them all.
+struct ReadAhead<'a, A: Aggregate> {
+    store: &'a EventStore,
+    tx: sqlx::Transaction<'static, sqlx::Postgres>,
+    after: GlobalPosition,
+    horizon: i64,
+    page_size: i64,
+    _events: std::marker::PhantomData<A>,
+}
+
+impl<'a, A: Aggregate> ReadAhead<'a, A> {
+    async fn open(
+        store: &'a EventStore,
+        after: GlobalPosition,
+        horizon: i64,
+        page_size: i64,
+    ) -> Result<Self, StoreError> {
+        let mut tx = store.pool().begin().await?;
+        // `LOCAL`: the connection goes back to the pool with its own setting.
+        tx.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+            .await?;
+        Ok(Self {
+            store,
+            tx,
+            after,
+            horizon,
+            page_size,
+            _events: std::marker::PhantomData,
+        })
+    }
+
+    /// The next page, empty at the horizon.
+    async fn next(&mut self) -> Result<Vec<Recorded<A::Event>>, StoreError> {
+        let page = self
+            .store
+            .read_below(
+                &mut self.tx,
+                self.after,
+                self.horizon,
+                self.page_size,
+                Some(A::STREAM_TYPE),
+            )
+            .await?;
+        if let Some(last) = page.last() {
+            self.after = last.global;
+        }
+        decode::<A>(page)
+    }
+
+    async fn close(self) -> Result<(), StoreError> {
+        self.tx.commit().await?;
+        Ok(())
     }
 }
 

@@ -14,17 +14,18 @@ use crate::domain::Employee;
 /// Events read per page while rebuilding.
 const REBUILD_PAGE: i64 = 2000;
 
-/// Rebuilds every read model from the event store, one after the other, each
-/// into shadow tables that replace the live rows under a short pause.
+/// Rebuilds every read model from the event store, side by side, each into
+/// shadow tables that replace the live rows under a short pause.
 pub async fn rebuild_all(
     store: &EventStore,
 ) -> Result<Vec<(&'static str, RebuildReport)>, StoreError> {
-    let mut reports = Vec::new();
-    for projection in inline() {
+    // All at once: each has connections of its own, and together they keep
+    // the database busy while each one decodes and folds.
+    let rebuilds = inline().into_iter().map(|projection| async move {
         let report = rebuild::<Employee>(store, projection.as_ref(), REBUILD_PAGE).await?;
-        reports.push((projection.name(), report));
-    }
-    Ok(reports)
+        Ok((projection.name(), report))
+    });
+    futures::future::try_join_all(rebuilds).await
 }
 
 /// Every read model kept inline with the employee events.
