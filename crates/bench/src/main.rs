@@ -8,6 +8,7 @@ mod binaries;
 mod cli;
 mod machine;
 mod measure;
+mod nats_server;
 mod process;
 mod report;
 mod requests;
