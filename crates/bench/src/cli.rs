@@ -43,6 +43,10 @@ pub enum Scenario {
     /// and a NATS client doing nothing, as a child process of the bench.
     #[value(hide = true)]
     IdleStack,
+    /// The second write baseline: a minimal tonic service doing one INSERT
+    /// per `HireEmployee`, as a child process of the bench.
+    #[value(hide = true)]
+    InsertService,
 }
 
 impl Scenario {
@@ -51,7 +55,7 @@ impl Scenario {
         use Scenario::*;
         match self {
             All => vec![Write, LongStreams, Relay, CrossService, Rebuild, Footprint],
-            IdleStack => vec![],
+            IdleStack | InsertService => vec![],
             one => vec![one],
         }
     }
@@ -66,6 +70,7 @@ impl Scenario {
             Scenario::Rebuild => "rebuild",
             Scenario::Footprint => "footprint",
             Scenario::IdleStack => "idle-stack",
+            Scenario::InsertService => "insert-service",
         }
     }
 }

@@ -8,6 +8,7 @@ mod binaries;
 mod cli;
 mod machine;
 mod measure;
+mod nats_server;
 mod process;
 mod report;
 mod requests;
@@ -27,11 +28,16 @@ use crate::report::{Failure, Report, ScenarioTime};
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    if cli.scenario == Scenario::IdleStack {
-        return match baselines::idle::run().await {
+    let child = match cli.scenario {
+        Scenario::IdleStack => Some(baselines::idle::run().await),
+        Scenario::InsertService => Some(baselines::insert_service::run().await),
+        _ => None,
+    };
+    if let Some(result) = child {
+        return match result {
             Ok(()) => ExitCode::SUCCESS,
             Err(error) => {
-                eprintln!("idle stack: {error:#}");
+                eprintln!("{}: {error:#}", cli.scenario.name());
                 ExitCode::FAILURE
             }
         };

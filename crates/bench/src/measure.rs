@@ -35,6 +35,10 @@ impl Latencies {
         self.0.value_at_quantile(quantile) as f64 / 1_000.0
     }
 
+    pub fn mean_millis(&self) -> f64 {
+        self.0.mean() / 1_000.0
+    }
+
     pub fn max_millis(&self) -> f64 {
         self.0.max() as f64 / 1_000.0
     }

@@ -228,11 +228,45 @@ impl fmt::Display for Report {
         for row in &rows {
             line(f, row)?;
         }
+        write_targets(f, &self.figures)?;
         for failure in &self.failures {
             writeln!(f, "FAILED {}: {}", failure.scenario, failure.error)?;
         }
         Ok(())
     }
+}
+
+/// Every figure with a target, met or not, with its value and ratio.
+fn write_targets(f: &mut fmt::Formatter<'_>, figures: &[Figure]) -> fmt::Result {
+    let targeted: Vec<&Figure> = figures.iter().filter(|f| f.target.is_some()).collect();
+    if targeted.is_empty() {
+        return Ok(());
+    }
+    let met = targeted
+        .iter()
+        .filter(|f| f.target_met == Some(true))
+        .count();
+    writeln!(f, "\ntargets: {met} of {} met", targeted.len())?;
+    for figure in targeted {
+        let mark = match figure.target_met {
+            Some(true) => "met    ",
+            Some(false) => "NOT met",
+            None => "unknown",
+        };
+        let against = match (figure.ratio, &figure.baseline_label) {
+            (Some(ratio), Some(label)) => format!(" = {} {label}", format_ratio(ratio)),
+            _ => String::new(),
+        };
+        writeln!(
+            f,
+            "  {mark} {} {}: {}{against} (target {})",
+            figure.scenario,
+            figure.metric,
+            format_value(figure.tenure, figure.unit),
+            figure.target_text.as_deref().unwrap_or_default()
+        )?;
+    }
+    Ok(())
 }
 
 /// A value with its unit, rounded for reading.
@@ -291,5 +325,29 @@ mod tests {
         let figure =
             Figure::new("footprint", "idle RSS", Unit::MiB, 45.0).target(Target::Below(40.0));
         assert_eq!(figure.target_met, Some(false));
+    }
+
+    #[test]
+    fn the_targets_are_listed_after_the_table() {
+        let mut report = Report::new(true);
+        report.figures = vec![
+            Figure::new("write", "hires/s, 32 clients", Unit::PerSecond, 2400.0)
+                .against("raw INSERT", 16000.0)
+                .target(Target::RatioAtLeast(0.5)),
+            Figure::new("write", "p50, 1 client", Unit::Millis, 1.1).target(Target::AtMost(1.2)),
+            Figure::new("write", "p99, 1 client", Unit::Millis, 3.0),
+        ];
+        let text = report.to_string();
+        assert!(text.contains("targets: 1 of 2 met"), "{text}");
+        assert!(
+            text.contains(
+                "NOT met write hires/s, 32 clients: 2,400/s = 0.15× raw INSERT (target ≥ 0.5×)"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("met     write p50, 1 client: 1.10 ms (target ≤ 1.20 ms)"),
+            "{text}"
+        );
     }
 }

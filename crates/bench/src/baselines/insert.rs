@@ -4,7 +4,7 @@
 
 use serde_json::json;
 use sqlx::pool::PoolConnection;
-use sqlx::{PgPool, Postgres};
+use sqlx::{Executor, PgPool, Postgres};
 use uuid::Uuid;
 
 use crate::measure::Client;
@@ -21,6 +21,9 @@ const CREATE: &str = "CREATE SCHEMA IF NOT EXISTS bench_raw; \
         PRIMARY KEY (stream_id, version))";
 
 const INSERT: &str = "INSERT INTO bench_raw.events (stream_id, version, event_type, payload, metadata) VALUES ($1, $2, $3, $4, $5)";
+
+/// The actor in every raw row's metadata, as the kernel records one per event.
+pub const ACTOR: &str = "hr:bench";
 
 pub async fn create_table(pool: &PgPool) -> anyhow::Result<()> {
     sqlx::raw_sql(CREATE).execute(pool).await?;
@@ -52,24 +55,36 @@ impl RawInsert {
 
 impl Client for RawInsert {
     async fn call(&mut self) -> anyhow::Result<()> {
-        let event_id = Uuid::now_v7();
-        let metadata = json!({
-            "event_id": event_id,
-            "tenant_id": self.tenant_id,
-            "actor": "hr:bench",
-            "correlation_id": event_id,
-            "schema_version": 1,
-        });
-        sqlx::query(INSERT)
-            .bind(Uuid::now_v7())
-            .bind(1_i32)
-            .bind("EmployeeHired")
-            .bind(self.payload.as_slice())
-            .bind(metadata)
-            .execute(&mut *self.conn)
-            .await?;
+        insert_first_event(&mut *self.conn, self.tenant_id, &self.payload).await?;
         Ok(())
     }
+}
+
+/// Commits the first event of a new stream in one autocommitted, prepared
+/// INSERT; the new stream's id.
+pub async fn insert_first_event<'c>(
+    executor: impl Executor<'c, Database = Postgres>,
+    tenant_id: Uuid,
+    payload: &[u8],
+) -> sqlx::Result<Uuid> {
+    let stream_id = Uuid::now_v7();
+    let event_id = Uuid::now_v7();
+    let metadata = json!({
+        "event_id": event_id,
+        "tenant_id": tenant_id,
+        "actor": ACTOR,
+        "correlation_id": event_id,
+        "schema_version": 1,
+    });
+    sqlx::query(INSERT)
+        .bind(stream_id)
+        .bind(1_i32)
+        .bind("EmployeeHired")
+        .bind(payload)
+        .bind(metadata)
+        .execute(executor)
+        .await?;
+    Ok(stream_id)
 }
 
 #[cfg(test)]

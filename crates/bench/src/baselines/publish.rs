@@ -1,5 +1,6 @@
 //! Raw pipelined JetStream publishing: every message sent before the first
-//! ack is awaited, each with its `Nats-Msg-Id`, into a fresh stream.
+//! ack is awaited, each with its `Nats-Msg-Id`, into a fresh stream. Each
+//! message is built on the clock, as a publisher builds it from what it read.
 
 use std::time::{Duration, Instant};
 
@@ -36,20 +37,23 @@ pub async fn create_stream(
     Ok(())
 }
 
-/// Publishes all `messages`, then awaits every ack; returns the time from the
-/// first publish to the last ack.
-pub async fn publish_all(
+/// Builds the message of every one of `sources` with `build` and publishes
+/// it, then awaits every ack; returns the time from the first build to the
+/// last ack.
+pub async fn publish_all<T>(
     client: &async_nats::Client,
-    messages: Vec<RawMessage>,
+    sources: Vec<T>,
+    mut build: impl FnMut(T) -> RawMessage,
 ) -> anyhow::Result<Duration> {
     let js = ContextBuilder::new()
         .timeout(Duration::from_secs(60))
-        .max_ack_inflight(messages.len().max(1))
+        .max_ack_inflight(sources.len().max(1))
         .backpressure_on_inflight(true)
         .build(client.clone());
     let started = Instant::now();
-    let mut acks = Vec::with_capacity(messages.len());
-    for message in messages {
+    let mut acks = Vec::with_capacity(sources.len());
+    for source in sources {
+        let message = build(source);
         let publish = PublishMessage::build()
             .payload(message.payload)
             .headers(message.headers);
@@ -100,7 +104,7 @@ mod tests {
                 payload: Bytes::from_static(b"x"),
             }
         };
-        publish_all(&client, (0..100).map(message).collect())
+        publish_all(&client, (0..100).collect(), message)
             .await
             .unwrap();
         assert_eq!(

@@ -211,7 +211,11 @@ fn figures(rate: u64, tenure: &Run, raw: &Run) -> Vec<Figure> {
     let at = |what: &str| format!("{what}, {rate}/s");
     let high = rate >= 1_000;
     let mut figures = Vec::new();
-    for (name, quantile) in [("OK → row p50", 0.5), ("OK → row p99", 0.99)] {
+    for (name, quantile) in [
+        ("OK → row p50", 0.5),
+        ("OK → row p99", 0.99),
+        ("OK → row p99.9", 0.999),
+    ] {
         let mut figure = Figure::new(
             SCENARIO,
             at(name),

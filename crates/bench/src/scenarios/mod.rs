@@ -46,7 +46,7 @@ pub async fn run(scenario: Scenario, plan: &Plan) -> anyhow::Result<Outcome> {
         Scenario::CrossService => cross_service::run(plan).await,
         Scenario::Rebuild => rebuild::run(plan).await,
         Scenario::Footprint => footprint::run(plan).await,
-        Scenario::All | Scenario::IdleStack => {
+        Scenario::All | Scenario::IdleStack | Scenario::InsertService => {
             anyhow::bail!("{} is not a measuring scenario", scenario.name())
         }
     }

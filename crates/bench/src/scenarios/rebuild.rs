@@ -106,7 +106,7 @@ pub async fn run(plan: &Plan) -> anyhow::Result<Outcome> {
         )
         .against("raw scan", *scan_rate);
         if *size == largest {
-            rate = rate.target(Target::AtLeast(50_000.0));
+            rate = rate.target(Target::AtLeast(100_000.0));
         }
         outcome.figures.push(rate);
     }

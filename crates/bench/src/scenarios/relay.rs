@@ -9,22 +9,31 @@
 //! the same port and store. The bench polls the stream's message count.
 //! The baseline publishes messages with the same payloads and the same
 //! headers the relay sends (`Nats-Msg-Id` included) into a fresh stream
-//! configured like the service's, all before awaiting the first ack.
+//! configured like the service's on the same server, all before awaiting the
+//! first ack; it builds each message's subject and headers on the clock, as
+//! the relay builds them from the rows it read.
+//!
+//! All of it runs twice where both are installed: on the operating system's
+//! nats-server (the shared server's version) and on a current one with
+//! `sync_interval: always` (see [`crate::nats_server`]).
 
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use tenure_kernel::aggregate::EventData;
+use tenure_kernel::event::Recorded;
 use tenure_kernel::relay::{headers, stream_name};
 use tenure_proto::tenure::employees::v1::employees_service_server::EmployeesService;
-use tenure_testkit::{PrivateNats, TestDatabase};
+use tenure_testkit::TestDatabase;
 use uuid::Uuid;
 
 use super::Outcome;
 use crate::baselines::publish::{self, RawMessage};
 use crate::cli::Plan;
+use crate::nats_server::{self, NatsBinary, PrivateServer};
 use crate::report::{Figure, Target, Unit};
 use crate::requests::{Tenant, hire};
-use crate::seed::{SeedEvent, Seeder};
+use crate::seed::Seeder;
 use crate::stack::{Employees, Servers};
 
 const SCENARIO: &str = "relay";
@@ -34,8 +43,37 @@ const EVENTS_PER_STREAM: u64 = 10;
 const POLL: Duration = Duration::from_millis(10);
 
 pub async fn run(plan: &Plan) -> anyhow::Result<Outcome> {
+    let (binaries, missing) = nats_server::binaries();
+    anyhow::ensure!(
+        !binaries.is_empty(),
+        "no nats-server: {}",
+        missing.join("; ")
+    );
+    let mut outcome = Outcome::default();
+    for reason in missing {
+        outcome
+            .notes
+            .push(format!("relay: {reason}, measured without it"));
+    }
+    for binary in &binaries {
+        eprintln!("  on {binary}");
+        // One server failing leaves the other's figures standing.
+        match run_on(plan, binary).await {
+            Ok(on) => {
+                outcome.figures.extend(on.figures);
+                outcome.notes.extend(on.notes);
+                outcome.failures.extend(on.failures);
+            }
+            Err(error) => outcome.failures.push(format!("on {binary}: {error:#}")),
+        }
+    }
+    Ok(outcome)
+}
+
+/// The scenario on a private server of `binary`.
+async fn run_on(plan: &Plan, binary: &NatsBinary) -> anyhow::Result<Outcome> {
     let database = TestDatabase::create().await?;
-    let mut nats = PrivateNats::start().await?;
+    let mut nats = PrivateServer::start(binary).await?;
     let root = format!("b{}", &Uuid::new_v4().simple().to_string()[..12]);
     let servers = Servers {
         database_url: database.url.clone(),
@@ -52,13 +90,13 @@ pub async fn run(plan: &Plan) -> anyhow::Result<Outcome> {
     wait_for_count(&client, &stream, 0, 1, Duration::from_secs(30)).await?;
     drop(client);
 
-    nats.stop().await;
+    nats.stop().await?;
     let seeder = Seeder::connect(&database.url, tenant.0, true).await?;
     let mut messages = Vec::with_capacity(plan.relay_events as usize);
     let seeding = Instant::now();
     seeder
         .seed(plan.relay_events, EVENTS_PER_STREAM, |event| {
-            messages.push(raw_message(event, tenant.0, &root))
+            messages.push(event.recorded(tenant.0))
         })
         .await?;
     seeder.analyze().await?;
@@ -95,7 +133,8 @@ pub async fn run(plan: &Plan) -> anyhow::Result<Outcome> {
     let raw_stream = format!("{}_RAW", root.to_uppercase());
     publish::create_stream(&client, &raw_stream, &format!("{root}.raw.>")).await?;
     let count = messages.len() as u64;
-    let raw_elapsed = publish::publish_all(&client, messages).await?;
+    let raw_elapsed =
+        publish::publish_all(&client, messages, |event| raw_message(event, &root)).await?;
     let raw_stored = publish::stored(&client, &raw_stream).await?;
     if raw_stored != count {
         outcome.failures.push(format!(
@@ -108,7 +147,7 @@ pub async fn run(plan: &Plan) -> anyhow::Result<Outcome> {
     let drain = relayed.done.duration_since(relayed.first.unwrap_or(up));
     let n = plan.relay_events as f64;
     outcome.notes.push(format!(
-        "relay: {} events seeded into events+outbox in {:.1} s while NATS was down; NATS restart took {:.0} ms \
+        "relay on {binary}: {} events seeded into events+outbox in {:.1} s while NATS was down; NATS restart took {:.0} ms \
          until it accepted connections; times count from then",
         plan.relay_events,
         seeded_in.as_secs_f64(),
@@ -117,7 +156,7 @@ pub async fn run(plan: &Plan) -> anyhow::Result<Outcome> {
     outcome.figures.push(
         Figure::new(
             SCENARIO,
-            "events/s, NATS back → all on JetStream",
+            format!("events/s, NATS back → all on JetStream, {binary}"),
             Unit::PerSecond,
             n / total.as_secs_f64(),
         )
@@ -127,7 +166,7 @@ pub async fn run(plan: &Plan) -> anyhow::Result<Outcome> {
     outcome.figures.push(
         Figure::new(
             SCENARIO,
-            "events/s, first → last on JetStream",
+            format!("events/s, first → last on JetStream, {binary}"),
             Unit::PerSecond,
             n / drain.as_secs_f64().max(1e-6),
         )
@@ -135,7 +174,7 @@ pub async fn run(plan: &Plan) -> anyhow::Result<Outcome> {
     );
     outcome.figures.push(Figure::new(
         SCENARIO,
-        "NATS back → first event stored",
+        format!("NATS back → first event stored, {binary}"),
         Unit::Millis,
         relayed
             .first
@@ -144,7 +183,7 @@ pub async fn run(plan: &Plan) -> anyhow::Result<Outcome> {
     outcome.figures.push(
         Figure::new(
             SCENARIO,
-            "all on JetStream after NATS back",
+            format!("all on JetStream after NATS back, {binary}"),
             Unit::Millis,
             total.as_secs_f64() * 1e3,
         )
@@ -153,15 +192,16 @@ pub async fn run(plan: &Plan) -> anyhow::Result<Outcome> {
     Ok(outcome)
 }
 
-/// The message the relay publishes for `event`, sent to `<root>.raw.<partition>.<type>`.
-fn raw_message(event: &SeedEvent, tenant_id: Uuid, root: &str) -> RawMessage {
-    let recorded = event.recorded(tenant_id);
-    let partition = tenure_kernel::partition::partition_of(recorded.stream_id);
-    let relay_subject = format!("{root}.employees.{partition}.{}", event.event_type);
+/// The message the relay publishes for `event`, sent to
+/// `<root>.raw.<partition>.<type>`: built as the relay builds it.
+fn raw_message(mut event: Recorded<EventData>, root: &str) -> RawMessage {
+    let partition = tenure_kernel::partition::partition_of(event.stream_id);
+    let subject = format!("{root}.raw.{partition}.{}", event.event.event_type);
+    let headers = headers::for_event(&event, "employees", &subject);
     RawMessage {
-        subject: format!("{root}.raw.{partition}.{}", event.event_type),
-        headers: headers::for_event(&recorded, "employees", &relay_subject),
-        payload: Bytes::from(event.payload.clone()),
+        subject,
+        headers,
+        payload: Bytes::from(std::mem::take(&mut event.event.payload)),
     }
 }
 
