@@ -39,6 +39,7 @@ pub enum Scenario {
     CrossService,
     Rebuild,
     Footprint,
+    Import,
     /// The footprint baseline: the runtime's gRPC server, a PostgreSQL pool
     /// and a NATS client doing nothing, as a child process of the bench.
     #[value(hide = true)]
@@ -65,6 +66,7 @@ impl Scenario {
             Scenario::CrossService => "cross-service",
             Scenario::Rebuild => "rebuild",
             Scenario::Footprint => "footprint",
+            Scenario::Import => "import",
             Scenario::IdleStack => "idle-stack",
         }
     }
