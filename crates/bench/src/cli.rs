@@ -39,6 +39,7 @@ pub enum Scenario {
     CrossService,
     Rebuild,
     Footprint,
+    Import,
     /// The footprint baseline: the runtime's gRPC server, a PostgreSQL pool
     /// and a NATS client doing nothing, as a child process of the bench.
     #[value(hide = true)]
@@ -54,7 +55,15 @@ impl Scenario {
     pub fn selected(self) -> Vec<Scenario> {
         use Scenario::*;
         match self {
-            All => vec![Write, LongStreams, Relay, CrossService, Rebuild, Footprint],
+            All => vec![
+                Write,
+                LongStreams,
+                Relay,
+                CrossService,
+                Import,
+                Rebuild,
+                Footprint,
+            ],
             IdleStack | InsertService => vec![],
             one => vec![one],
         }
@@ -69,6 +78,7 @@ impl Scenario {
             Scenario::CrossService => "cross-service",
             Scenario::Rebuild => "rebuild",
             Scenario::Footprint => "footprint",
+            Scenario::Import => "import",
             Scenario::IdleStack => "idle-stack",
             Scenario::InsertService => "insert-service",
         }

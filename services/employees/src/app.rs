@@ -15,6 +15,10 @@ use uuid::Uuid;
 use crate::domain::{Employee, EmployeeCommand, RuleViolation};
 use crate::projections;
 
+mod import;
+
+pub use import::{IN_FLIGHT, Import, RecordOutcome};
+
 /// What went wrong with a command, before it is turned into a status.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {

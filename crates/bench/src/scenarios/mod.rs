@@ -10,6 +10,7 @@
 
 pub mod cross_service;
 pub mod footprint;
+pub mod import;
 pub mod long_streams;
 pub mod rebuild;
 pub mod relay;
@@ -46,6 +47,7 @@ pub async fn run(scenario: Scenario, plan: &Plan) -> anyhow::Result<Outcome> {
         Scenario::CrossService => cross_service::run(plan).await,
         Scenario::Rebuild => rebuild::run(plan).await,
         Scenario::Footprint => footprint::run(plan).await,
+        Scenario::Import => import::run(plan).await,
         Scenario::All | Scenario::IdleStack | Scenario::InsertService => {
             anyhow::bail!("{} is not a measuring scenario", scenario.name())
         }

@@ -3,6 +3,8 @@
 
 pub mod convert;
 pub mod fingerprint;
+mod import;
+pub mod import_record;
 pub mod listing;
 mod queries;
 mod service;

@@ -7,11 +7,12 @@ use tenure_kernel::{DomainEvent, Recorded};
 use tenure_proto::tenure::employees::v1 as proto;
 use tenure_proto::tenure::employees::v1::employees_service_server::EmployeesService;
 use tenure_runtime::{Caller, RequestId};
-use tonic::{Request, Response, Status};
+use tonic::{Request, Response, Status, Streaming};
 use uuid::Uuid;
 
 use super::convert::{self, ParsedCommand};
 use super::fingerprint::{CommandRequest, fingerprint};
+use super::import::{ImportStream, import};
 use super::{listing, queries, status};
 use crate::app::{CommandOptions, EmployeesApp};
 use crate::domain::{EmployeeEvent, employee_as_of};
@@ -225,6 +226,17 @@ impl EmployeesService for EmployeesApi {
             .command(request, |r, _| convert::rehire_employee_from_proto(r))
             .await?;
         command_response!(RehireEmployeeResponse, result)
+    }
+
+    type ImportEmployeesStream = ImportStream;
+
+    async fn import_employees(
+        &self,
+        request: Request<Streaming<proto::ImportEmployeesRequest>>,
+    ) -> Result<Response<ImportStream>, Status> {
+        let caller = Caller::from_metadata(request.metadata())?;
+        let inbound = request.into_inner();
+        Ok(Response::new(import(self.app.clone(), caller, inbound)))
     }
 
     async fn get_employee(

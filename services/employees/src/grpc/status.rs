@@ -87,6 +87,31 @@ pub fn from_app(error: AppError, employee_id: Uuid) -> Status {
     }
 }
 
+/// Why an imported record was refused, in words, or the status that ends
+/// the import when the record failed instead (the store, or a race lost
+/// through every retry): refusals are reported per record, failures are not.
+pub fn import_refusal(error: AppError, employee_id: Uuid) -> Result<String, Status> {
+    match error {
+        // Only a hire expects a version (0): its employee exists.
+        AppError::Command(CommandError::Conflict { actual, .. }) => Ok(format!(
+            "employee {employee_id} exists already (with {actual} events); a hire must be an employee's first record"
+        )),
+        AppError::Command(CommandError::RequestMismatch { request_id }) => Ok(format!(
+            "record_key {request_id:?} was already used for a different record; \
+             a changed record needs a new record_key"
+        )),
+        error => {
+            let status = from_app(error, employee_id);
+            match status.code() {
+                Code::NotFound | Code::FailedPrecondition | Code::InvalidArgument => {
+                    Ok(status.message().to_owned())
+                }
+                _ => Err(status),
+            }
+        }
+    }
+}
+
 /// A failure of the store: unavailable while the database cannot be reached,
 /// invalid when it refused a value of the request, internal otherwise.
 pub fn from_store(error: StoreError) -> Status {

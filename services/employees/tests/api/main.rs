@@ -5,6 +5,7 @@ mod bad_input;
 mod concurrency;
 mod email;
 mod helpers;
+mod import;
 mod queries;
 mod reactions;
 mod rebuild;
