@@ -89,6 +89,17 @@ macro_rules! only_hire_employee {
                 self.hire(request).await
             }
 
+            type ImportEmployeesStream = std::pin::Pin<Box<
+                dyn futures::Stream<Item = Result<ImportEmployeesResponse, Status>> + Send,
+            >>;
+
+            async fn import_employees(
+                &self,
+                _: Request<tonic::Streaming<ImportEmployeesRequest>>,
+            ) -> Result<Response<Self::ImportEmployeesStream>, Status> {
+                Err(Status::unimplemented("the INSERT baseline serves HireEmployee only"))
+            }
+
             $(
                 async fn $method(
                     &self,
