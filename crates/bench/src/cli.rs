@@ -37,6 +37,7 @@ pub enum Scenario {
     LongStreams,
     Relay,
     CrossService,
+    CatchUp,
     Rebuild,
     Footprint,
     /// The footprint baseline: the runtime's gRPC server, a PostgreSQL pool
@@ -50,7 +51,15 @@ impl Scenario {
     pub fn selected(self) -> Vec<Scenario> {
         use Scenario::*;
         match self {
-            All => vec![Write, LongStreams, Relay, CrossService, Rebuild, Footprint],
+            All => vec![
+                Write,
+                LongStreams,
+                Relay,
+                CrossService,
+                CatchUp,
+                Rebuild,
+                Footprint,
+            ],
             IdleStack => vec![],
             one => vec![one],
         }
@@ -63,6 +72,7 @@ impl Scenario {
             Scenario::LongStreams => "long-streams",
             Scenario::Relay => "relay",
             Scenario::CrossService => "cross-service",
+            Scenario::CatchUp => "catch-up",
             Scenario::Rebuild => "rebuild",
             Scenario::Footprint => "footprint",
             Scenario::IdleStack => "idle-stack",
