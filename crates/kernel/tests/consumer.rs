@@ -73,6 +73,35 @@ impl MessageHandler for Summing {
     }
 }
 
+/// [`Summing`] that also records how many messages each batch call was handed.
+struct Batching;
+
+#[async_trait]
+impl MessageHandler for Batching {
+    async fn handle(
+        &self,
+        conn: &mut PgConnection,
+        message: &Incoming,
+    ) -> Result<Outcome, Failure> {
+        Summing.handle(conn, message).await
+    }
+
+    async fn handle_batch(
+        &self,
+        conn: &mut PgConnection,
+        messages: &[&Incoming],
+    ) -> Result<(), Failure> {
+        sqlx::query("INSERT INTO batches (size) VALUES ($1)")
+            .bind(messages.len() as i64)
+            .execute(&mut *conn)
+            .await?;
+        for message in messages {
+            Summing.handle(conn, message).await?;
+        }
+        Ok(())
+    }
+}
+
 struct Setup {
     fx: support::Fixture,
     nats: TestNats,
@@ -87,7 +116,7 @@ async fn setup() -> Setup {
         .pool()
         .execute(
             "CREATE TABLE applied (seq bigserial, stream_id uuid, version bigint, amount bigint, delivered bigint); \
-             CREATE TABLE cured (yes boolean)",
+             CREATE TABLE cured (yes boolean); CREATE TABLE batches (size bigint)",
         )
         .await
         .unwrap();
@@ -139,12 +168,19 @@ async fn publish(setup: &Setup, stream: Uuid, version: i64, payload: &str) {
 }
 
 async fn start(setup: &Setup) -> (CancellationToken, tokio::task::JoinHandle<()>) {
+    start_with(setup, Arc::new(Summing)).await
+}
+
+async fn start_with(
+    setup: &Setup,
+    handler: Arc<dyn MessageHandler>,
+) -> (CancellationToken, tokio::task::JoinHandle<()>) {
     let shutdown = CancellationToken::new();
     let consumer = Consumer::new(
         setup.fx.store.clone(),
         setup.nats.client().await,
         setup.settings.clone(),
-        Arc::new(Summing),
+        handler,
     );
     let task = tokio::spawn(consumer.run(shutdown.clone()));
     (shutdown, task)
@@ -338,6 +374,47 @@ async fn a_poison_message_is_dead_lettered_at_once_and_holds_its_stream_back_unt
         operations::redrive(pool, letter.id).await,
         Err(operations::OperationError::AlreadyResolved(..))
     ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_batch_goes_to_the_handler_at_once_and_one_that_fails_is_applied_message_by_message() {
+    let setup = setup().await;
+    let healthy: Vec<Uuid> = (0..24).map(|_| Uuid::now_v7()).collect();
+    let sick = Uuid::now_v7();
+    for version in 1..=2 {
+        for stream in &healthy {
+            publish(&setup, *stream, version, "1").await;
+        }
+    }
+    publish(&setup, sick, 1, "1").await;
+    publish(&setup, sick, 2, "poison").await;
+    publish(&setup, sick, 3, "3").await;
+    let running = start_with(&setup, Arc::new(Batching)).await;
+    caught_up(&setup).await;
+    stop(running).await;
+
+    for stream in &healthy {
+        assert_eq!(applied_of(&setup, *stream).await, vec![1, 2]);
+    }
+    assert_eq!(
+        applied_of(&setup, sick).await,
+        vec![1],
+        "stopped at the poison"
+    );
+    let pool = setup.fx.store.pool();
+    let letters = operations::list(pool, Some("summing"), false, 10)
+        .await
+        .unwrap();
+    assert_eq!(letters.len(), 1, "only the poison is dead-lettered");
+    assert_eq!(letters[0].version, Some(2));
+    let largest: Option<i64> = sqlx::query_scalar("SELECT max(size) FROM batches")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert!(
+        largest.unwrap_or(0) > 1,
+        "messages went to the handler several at a time"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -18,6 +18,8 @@ use tenure_kernel::relay::stream_name;
 use tenure_proto::tenure::employees::v1 as employees;
 use uuid::Uuid;
 
+mod fold;
+
 /// The durable consumer feeding this read model.
 pub const CONSUMER: &str = "development-people";
 
@@ -76,13 +78,20 @@ impl MessageHandler for PeopleProjection {
             .ok_or_else(|| Failure::Rejected("event has no tenant header".into()))?;
         let employee = message.stream_id;
         let version = message.stream_version;
-        apply(conn, message, tenant, employee, version)
-            .await
-            .map_err(|error| match error {
-                ApplyError::Database(error) => Failure::from(error),
-                ApplyError::Malformed(reason) => Failure::Rejected(reason),
-            })?;
+        apply(conn, message, tenant, employee, version).await?;
         Ok(Outcome::Applied)
+    }
+
+    /// Folds the batch into one row per employee in memory, then writes them
+    /// all in one statement.
+    async fn handle_batch(
+        &self,
+        conn: &mut PgConnection,
+        messages: &[&Incoming],
+    ) -> Result<(), Failure> {
+        let people = fold::fold(messages)?;
+        fold::write(conn, &people).await?;
+        Ok(())
     }
 }
 
@@ -91,6 +100,15 @@ enum ApplyError {
     Database(sqlx::Error),
     /// The event cannot be read: retrying will not help.
     Malformed(String),
+}
+
+impl From<ApplyError> for Failure {
+    fn from(error: ApplyError) -> Self {
+        match error {
+            ApplyError::Database(error) => Failure::from(error),
+            ApplyError::Malformed(reason) => Failure::Rejected(reason),
+        }
+    }
 }
 
 impl From<sqlx::Error> for ApplyError {

@@ -8,6 +8,7 @@
 //! - [`rebuild`]: `tenure-employees rebuild` over many events: rate and peak RSS.
 //! - [`footprint`]: idle RSS and size of the service binaries.
 
+pub mod catch_up;
 pub mod cross_service;
 pub mod footprint;
 pub mod import;
@@ -45,6 +46,7 @@ pub async fn run(scenario: Scenario, plan: &Plan) -> anyhow::Result<Outcome> {
         Scenario::LongStreams => long_streams::run(plan).await,
         Scenario::Relay => relay::run(plan).await,
         Scenario::CrossService => cross_service::run(plan).await,
+        Scenario::CatchUp => catch_up::run(plan).await,
         Scenario::Rebuild => rebuild::run(plan).await,
         Scenario::Footprint => footprint::run(plan).await,
         Scenario::Import => import::run(plan).await,

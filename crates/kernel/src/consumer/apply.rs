@@ -3,6 +3,7 @@
 //! what comes early, dead-letters what can never apply, and stores the
 //! applied versions; then the acks.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use async_nats::jetstream::{AckKind, Message};
@@ -134,6 +135,24 @@ impl Consumer {
         streams.sort_unstable();
         streams.dedup();
         let mut states = ledger::stream_states(&mut tx, name, &streams).await?;
+        if !isolate && let Some(next) = all_next_in_line(parsed, &states) {
+            self.handler
+                .handle_batch(&mut tx, &next)
+                .await
+                .map_err(|_| Abort::Handler)?;
+            for incoming in &next {
+                let state = states.entry(incoming.stream_id).or_default();
+                state.applied = incoming.stream_version;
+                state.tenant_id = incoming.tenant_id;
+                state.changed = true;
+            }
+            ledger::save_applied(&mut tx, name, &states).await?;
+            tx.commit().await?;
+            if self.settings.appends {
+                self.store.signal().appended();
+            }
+            return Ok(vec![Verdict::Ack; messages.len()]);
+        }
         let mut verdicts = Vec::with_capacity(messages.len());
         for (message, parsed) in messages.iter().zip(parsed) {
             let incoming = match parsed {
@@ -303,6 +322,37 @@ impl Consumer {
         state.blocked_by = Some(id);
         Ok(Ran::DeadLettered)
     }
+}
+
+/// The messages of a batch to hand to the handler at once, if the batch is
+/// the common case: every message readable, and each one either applied
+/// before (a redelivery, left out) or the next of its stream, which has
+/// nothing parked and no open dead letter. Anything else (a gap, a stream
+/// waiting behind a dead letter) goes through the message-by-message path,
+/// which parks and resumes.
+fn all_next_in_line<'a>(
+    parsed: &'a [Result<Incoming, String>],
+    states: &HashMap<Uuid, StreamState>,
+) -> Option<Vec<&'a Incoming>> {
+    let mut applied: HashMap<Uuid, i64> = HashMap::new();
+    let mut next = Vec::with_capacity(parsed.len());
+    for incoming in parsed {
+        let incoming = incoming.as_ref().ok()?;
+        let state = states.get(&incoming.stream_id).copied().unwrap_or_default();
+        if state.blocked_by.is_some() || state.has_parked {
+            return None;
+        }
+        let applied = applied.entry(incoming.stream_id).or_insert(state.applied);
+        if incoming.stream_version <= *applied {
+            continue;
+        }
+        if incoming.stream_version != *applied + 1 {
+            return None;
+        }
+        *applied = incoming.stream_version;
+        next.push(incoming);
+    }
+    Some(next)
 }
 
 /// Acks what is done with and asks for the rest again after its delay.

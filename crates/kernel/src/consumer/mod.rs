@@ -90,6 +90,24 @@ pub trait MessageHandler: Send + Sync + 'static {
     /// this message's work only.
     async fn handle(&self, conn: &mut PgConnection, message: &Incoming)
     -> Result<Outcome, Failure>;
+
+    /// Applies several messages at once, in delivery order: each is the next
+    /// of its stream once the ones before it in `messages` are applied. A
+    /// failure rolls back the work of all of them, and the consumer then
+    /// applies them one at a time through [`MessageHandler::handle`], so that
+    /// a bad message is dead-lettered or retried on its own. Override it to
+    /// fold a batch into fewer statements; by default it calls `handle` on
+    /// each message in turn.
+    async fn handle_batch(
+        &self,
+        conn: &mut PgConnection,
+        messages: &[&Incoming],
+    ) -> Result<(), Failure> {
+        for message in messages {
+            self.handle(conn, message).await?;
+        }
+        Ok(())
+    }
 }
 
 /// Which messages a consumer reads and how it treats failures.
