@@ -36,7 +36,7 @@ pub async fn run(plan: &Plan) -> anyhow::Result<Outcome> {
     let raw_pool = infra.pool(RAW_CLIENTS as u32).await?;
     insert::create_table(&raw_pool).await?;
     let payload = seed::employee_stream(1).remove(0).payload;
-    let people = if plan.smoke { 500 } else { 20_000 };
+    let people = if plan.smoke { 500 } else { 5_000 };
 
     let mut outcome = Outcome::default();
     outcome.notes.push(format!(
@@ -62,7 +62,10 @@ pub async fn run(plan: &Plan) -> anyhow::Result<Outcome> {
     drop(raw_pool);
 
     let with_relay = import(&service, people).await;
-    service.stop().await?;
+    // The relay may still be publishing the backlog: not this figure's concern.
+    if let Err(error) = service.stop().await {
+        outcome.notes.push(format!("import: {error:#}"));
+    }
     // The same again with the relay held off (its lease taken by the bench),
     // to tell the share of publishing from that of importing.
     hold_relay_lease(&infra).await?;
