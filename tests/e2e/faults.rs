@@ -104,11 +104,16 @@ impl Setup {
         ServiceProcess::new(name, env)
     }
 
-    /// Rows in employees' outbox.
-    async fn outbox(&self) -> anyhow::Result<i64> {
-        Ok(sqlx::query_scalar("SELECT count(*) FROM employees.outbox")
-            .fetch_one(&self.pool)
-            .await?)
+    /// Employees' events after its relay's checkpoint.
+    async fn relay_lag(&self) -> anyhow::Result<i64> {
+        Ok(sqlx::query_scalar(
+            "SELECT count(*) FROM employees.events e \
+             WHERE (e.tx_id, e.position) > \
+                   (SELECT c.tx_id::text::xid8, c.position FROM employees.checkpoints c \
+                    WHERE c.name = 'relay')",
+        )
+        .fetch_one(&self.pool)
+        .await?)
     }
 
     /// Who holds employees' relay lease now.
@@ -149,7 +154,7 @@ impl Setup {
         check::read_model_matches(&self.pool, &events).await?;
         println!(
             "{test}: {counts}; all checks passed after {:.1} s \
-             (load done at {:.1} s, outbox empty at {:.1} s)",
+             (load done at {:.1} s, relay caught up at {:.1} s)",
             self.started.elapsed().as_secs_f64(),
             load_done.as_secs_f64(),
             relayed.as_secs_f64(),
@@ -203,9 +208,9 @@ async fn under_load(duration: Duration) {
 }
 
 /// Employees is killed with SIGKILL while its relay drains a backlog: the
-/// outbox fills while NATS is stopped, and the kill lands as soon as the
-/// first messages of the drain are stored, with most of the batch in
-/// flight. The restarted process takes the relay's lease over when the old
+/// backlog grows while NATS is stopped, and the kill lands as soon as the
+/// first messages of the drain are stored, with most of the window in
+/// flight and the checkpoint behind. The restarted process takes the relay's lease over when the old
 /// one expires and publishes the rest once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn employees_killed_while_the_relay_drains_a_backlog_loses_and_doubles_nothing() {
@@ -228,10 +233,10 @@ async fn employees_killed_while_the_relay_drains_a_backlog_loses_and_doubles_not
         let before = stored(&js, &setup.stream).await?;
         nats.stop().await;
         under_load(Duration::from_secs(3)).await;
-        let backlog = setup.outbox().await?;
+        let backlog = setup.relay_lag().await?;
         nats.restart().await?;
         // Kill the moment JetStream holds more than before the stop: the
-        // relay is draining, and what it published is not yet deleted.
+        // relay is draining, and what it published is not yet checkpointed.
         let drain_started = Instant::now();
         check::eventually_every(
             "the relay starts draining",
@@ -243,16 +248,16 @@ async fn employees_killed_while_the_relay_drains_a_backlog_loses_and_doubles_not
         let relay_before = setup.relay_holder().await?;
         employees.kill();
         let at_kill = stored(&js, &setup.stream).await?;
-        let outbox_at_kill = setup.outbox().await?;
+        let lag_at_kill = setup.relay_lag().await?;
         println!(
-            "{test}: {before} messages before NATS stopped, outbox {backlog} when it came back; \
-             killed {} ms into the drain (at {:.1} s) with {at_kill} stored and {outbox_at_kill} \
-             rows in the outbox",
+            "{test}: {before} messages before NATS stopped, {backlog} events behind the \
+             checkpoint when it came back; killed {} ms into the drain (at {:.1} s) with \
+             {at_kill} stored and {lag_at_kill} events behind the checkpoint",
             drain_started.elapsed().as_millis(),
             setup.started.elapsed().as_secs_f64()
         );
         anyhow::ensure!(
-            outbox_at_kill > 0,
+            lag_at_kill > 0,
             "the backlog was relayed before the kill landed"
         );
 
@@ -362,8 +367,8 @@ async fn development_killed_mid_backlog_applies_every_event_once() {
 }
 
 /// NATS is stopped for 8 s under load, longer than the relay's 5 s ack
-/// timeout, and started again: commands go on meanwhile (the outbox holds
-/// their events), and every event arrives once and in order afterwards.
+/// timeout, and started again: commands go on meanwhile (the store holds
+/// their events and the relay's checkpoint stays before them), and every event arrives once and in order afterwards.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn nats_gone_longer_than_the_ack_timeout_under_load_loses_and_doubles_nothing() {
     let _serial = one_at_a_time().await;
@@ -382,10 +387,10 @@ async fn nats_gone_longer_than_the_ack_timeout_under_load_loses_and_doubles_noth
         let before = stored(&js, &setup.stream).await?;
         nats.stop().await;
         under_load(Duration::from_secs(8)).await;
-        let backlog = setup.outbox().await?;
+        let backlog = setup.relay_lag().await?;
         nats.restart().await?;
         println!(
-            "{test}: {before} messages stored before the stop, {backlog} outbox rows after 8 s"
+            "{test}: {before} messages stored before the stop, {backlog} events behind the relay after 8 s"
         );
         under_load(Duration::from_secs(3)).await;
         let report = load.finish().await?;

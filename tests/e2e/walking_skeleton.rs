@@ -1,4 +1,4 @@
-//! One command flowing from employees, through the outbox, the relay and
+//! One command flowing from employees, through the event store, the relay and
 //! JetStream, into the development service's read model.
 
 use std::time::{Duration, Instant};

@@ -146,22 +146,15 @@ fn hired(id: &str, employee_id: Uuid) -> Vec<u8> {
 pub struct Seeder {
     store: EventStore,
     tenant_id: Uuid,
-    /// Also queue every event in the outbox, as an append does.
-    with_outbox: bool,
 }
 
 impl Seeder {
     /// Connects to the `employees` schema, which the service must have migrated.
-    pub async fn connect(
-        database_url: &str,
-        tenant_id: Uuid,
-        with_outbox: bool,
-    ) -> anyhow::Result<Seeder> {
+    pub async fn connect(database_url: &str, tenant_id: Uuid) -> anyhow::Result<Seeder> {
         let pool = connect(database_url, SCHEMA, PARALLEL as u32 + 1).await?;
         Ok(Seeder {
             store: EventStore::new(pool, StoreSettings::new(SCHEMA)),
             tenant_id,
-            with_outbox,
         })
     }
 
@@ -228,19 +221,6 @@ impl Seeder {
         .bind(&correlations)
         .execute(&mut *tx)
         .await?;
-        if self.with_outbox {
-            sqlx::query(
-                "INSERT INTO outbox (tenant_id, stream_id, version) \
-                 SELECT $1, o.stream_id, o.version \
-                 FROM unnest($2::uuid[], $3::bigint[]) WITH ORDINALITY AS o(stream_id, version, ordinal) \
-                 ORDER BY o.ordinal",
-            )
-            .bind(self.tenant_id)
-            .bind(&streams)
-            .bind(&versions)
-            .execute(&mut *tx)
-            .await?;
-        }
         tx.commit().await?;
         Ok(())
     }
@@ -249,17 +229,15 @@ impl Seeder {
     /// would have done by the time a real store held this many events: a
     /// bulk load leaves them describing the empty tables.
     pub async fn analyze(&self) -> anyhow::Result<()> {
-        sqlx::raw_sql("ANALYZE events; ANALYZE outbox")
+        sqlx::raw_sql("ANALYZE events")
             .execute(self.store.pool())
             .await?;
         Ok(())
     }
 
-    /// Rows still in the outbox.
-    pub async fn outbox(&self) -> anyhow::Result<i64> {
-        Ok(sqlx::query_scalar("SELECT count(*) FROM outbox")
-            .fetch_one(self.store.pool())
-            .await?)
+    /// Events the relay has not passed yet (after its checkpoint).
+    pub async fn relay_lag(&self) -> anyhow::Result<i64> {
+        Ok(tenure_kernel::relay::operations::lag(self.store.pool()).await?)
     }
 }
 
@@ -283,19 +261,19 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn seeded_events_land_in_the_store_and_the_outbox() {
+    async fn seeded_events_land_in_the_store_ahead_of_the_relay() {
         let database = tenure_testkit::TestDatabase::create().await.unwrap();
         let pool = connect(&database.url, SCHEMA, 2).await.unwrap();
         tenure_kernel::store::connect::migrate_kernel(&pool)
             .await
             .unwrap();
-        let seeder = Seeder::connect(&database.url, Uuid::now_v7(), true)
+        let seeder = Seeder::connect(&database.url, Uuid::now_v7())
             .await
             .unwrap();
         let mut kept = 0;
         let streams = seeder.seed(12_345, 10, |_| kept += 1).await.unwrap();
         assert_eq!((kept, streams), (12_345, 1_235));
-        assert_eq!(seeder.outbox().await.unwrap(), 12_345);
+        assert_eq!(seeder.relay_lag().await.unwrap(), 12_345);
         let events: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
             .fetch_one(&pool)
             .await

@@ -11,8 +11,8 @@
 //!   different request is refused.
 //! - [`projection`]: read models updated in the append transaction, and their
 //!   rebuild from the events.
-//! - [`relay`]: the outbox relay that moves committed events to NATS
-//!   JetStream, exactly once and in outbox order.
+//! - [`relay`]: the relay that reads committed events in commit order and
+//!   moves them to NATS JetStream, exactly once and in each stream's order.
 //! - [`consumer`]: durable JetStream consumers applying each stream's events
 //!   exactly once and in version order, with typed outcomes, parking and
 //!   dead letters an operator can redrive or discard.

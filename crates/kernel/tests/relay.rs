@@ -1,4 +1,4 @@
-//! The outbox relay against real NATS servers that go away, come back,
+//! The relay against real NATS servers that go away, come back,
 //! refuse messages and are written to by others: every committed event is
 //! on JetStream exactly once, in each stream's order.
 
@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use async_nats::jetstream::{self, consumer::pull};
 use futures::StreamExt;
 use support::LedgerEvent;
-use tenure_kernel::relay::{Relay, RelaySettings, headers};
+use tenure_kernel::relay::{Relay, RelaySettings, headers, operations};
 use tenure_kernel::{CommandContext, EventStore};
 use tenure_testkit::PrivateNats;
 use tokio_util::sync::CancellationToken;
@@ -188,19 +188,25 @@ impl Running {
     }
 }
 
-/// Waits until the outbox is empty.
+/// Waits until the relay's checkpoint is past every event and nothing is held.
 async fn drained(store: &EventStore, deadline: Duration) {
-    wait_for("the outbox to drain", deadline, async || {
-        outbox_left(store).await == 0
+    wait_for("the relay to catch up", deadline, async || {
+        lag(store).await == 0 && operations::held(store.pool()).await.unwrap() == 0
     })
     .await;
 }
 
-async fn outbox_left(store: &EventStore) -> i64 {
-    sqlx::query_scalar("SELECT count(*) FROM outbox")
-        .fetch_one(store.pool())
+/// Events after the relay's checkpoint.
+async fn lag(store: &EventStore) -> i64 {
+    operations::lag(store.pool()).await.unwrap()
+}
+
+/// As if the relay had crashed before saving its checkpoint at all.
+async fn forget_checkpoint(store: &EventStore) {
+    sqlx::query("UPDATE checkpoints SET tx_id = 0, position = 0")
+        .execute(store.pool())
         .await
-        .unwrap()
+        .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -267,14 +273,41 @@ async fn nats_gone_longer_than_the_ack_timeout_mid_batch_loses_and_reorders_noth
     relay.stop().await;
 }
 
-/// A crash between JetStream's ack and the outbox delete leaves published
-/// rows in the outbox, here a whole batch of them: published again, they are
-/// acknowledged as duplicates and stored once, and the rows after them go
-/// out in order. Each duplicate costs one round trip, not a batch: pipelined,
-/// every duplicate would fail the rest of its batch's expected sequences, and
-/// these 1,000 would take a thousand batches, far beyond the deadline.
+/// A crash before the checkpoint was saved: the relay starts again after
+/// the last event the stream holds, which carries its position, so nothing
+/// goes out twice and the events after it go out in order.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn rows_published_but_not_deleted_are_stored_once_when_published_again() {
+async fn a_relay_restarted_behind_its_checkpoint_goes_on_after_the_last_stored_event() {
+    let Shared {
+        fx,
+        nats,
+        client,
+        js,
+    } = Shared::connect().await;
+    let settings = settings(&nats.subject_root());
+    let streams: Vec<Uuid> = (0..10).map(|_| Uuid::now_v7()).collect();
+    let mut written = append(&fx.store, &streams, 0..100, no_padding).await;
+    let relay = start_relay(&fx.store, &client, &settings);
+    drained(&fx.store, Duration::from_secs(30)).await;
+    relay.stop().await;
+
+    forget_checkpoint(&fx.store).await;
+    written.extend(append(&fx.store, &streams, 100..110, no_padding).await);
+    let relay = start_relay(&fx.store, &client, &settings);
+    drained(&fx.store, Duration::from_secs(30)).await;
+    assert_once_in_order(&read_back(&js, &settings.stream_name).await, &written);
+    relay.stop().await;
+}
+
+/// The same crash, when the stream's last message is not the relay's: the
+/// relay publishes everything again from its checkpoint. The repeats are
+/// acknowledged as duplicates and stored once, and the events after them go
+/// out in order. Each duplicate costs one round trip, not a window:
+/// pipelined, every duplicate would fail the rest of its window's expected
+/// sequences, and these 1,000 would take a thousand attempts, far beyond the
+/// deadline.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn events_published_again_from_an_old_checkpoint_are_stored_once() {
     // A current server of its own: how it orders the duplicate check and the
     // expected-sequence check is what this test is about.
     let fx = support::store().await;
@@ -288,12 +321,13 @@ async fn rows_published_but_not_deleted_are_stored_once_when_published_again() {
     drained(&fx.store, Duration::from_secs(30)).await;
     relay.stop().await;
 
-    // As if the relay had crashed before deleting the whole last batch.
-    sqlx::query(
-        "INSERT INTO outbox (tenant_id, stream_id, version) \
-         SELECT tenant_id, stream_id, version FROM events ORDER BY position",
+    forget_checkpoint(&fx.store).await;
+    js.publish(
+        format!("{}.0.Foreign", settings.service_subjects()),
+        "x".into(),
     )
-    .execute(fx.store.pool())
+    .await
+    .unwrap()
     .await
     .unwrap();
     written.extend(append(&fx.store, &streams, 100..110, no_padding).await);
@@ -379,34 +413,46 @@ async fn a_row_jetstream_always_refuses_is_parked_and_only_its_stream_waits() {
     wait_for(
         "the other streams relayed",
         Duration::from_secs(60),
-        async || outbox_left(&fx.store).await == 5,
+        async || lag(&fx.store).await == 0 && operations::held(fx.store.pool()).await.unwrap() == 6,
     )
     .await;
-    let (version, error): (i64, String) =
-        sqlx::query_as("SELECT version, error FROM outbox_parked WHERE stream_id = $1")
-            .bind(poisoned)
-            .fetch_one(fx.store.pool())
-            .await
-            .unwrap();
-    assert_eq!(version, 5, "the fifth event of the stream was refused");
-    assert!(!error.is_empty());
-    let held_back: Vec<i64> =
-        sqlx::query_scalar("SELECT version FROM outbox WHERE stream_id = $1 ORDER BY version")
-            .bind(poisoned)
-            .fetch_all(fx.store.pool())
-            .await
-            .unwrap();
+    let parked = operations::list_parked(fx.store.pool()).await.unwrap();
+    assert_eq!(parked.len(), 1, "one event parked");
     assert_eq!(
-        held_back,
-        vec![6, 7, 8, 9, 10],
+        (parked[0].stream_id, parked[0].version),
+        (poisoned, 5),
+        "the fifth event of the stream was refused"
+    );
+    assert!(!parked[0].error.is_empty());
+    assert_eq!(
+        parked[0].waiting_behind, 5,
         "its later events wait behind it"
     );
     let read = read_back(&js, &settings.stream_name).await;
     let expected: HashMap<Uuid, (Uuid, i64)> = written
-        .into_iter()
+        .iter()
         .filter(|(_, (stream, version))| *stream != poisoned || *version < 5)
+        .map(|(id, at)| (*id, *at))
         .collect();
     assert_once_in_order(&read, &expected);
+    relay.stop().await;
+
+    // The limit raised, the event put back: it goes out, then its stream's
+    // held events and one appended meanwhile, in order.
+    let mut written = written;
+    written.extend(append(&fx.store, &[poisoned], 10..11, no_padding).await);
+    let settings = RelaySettings {
+        max_message_size: 65_536,
+        ..settings
+    };
+    let relay = start_relay(&fx.store, &client, &settings);
+    assert!(
+        operations::unpark(fx.store.pool(), parked[0].id)
+            .await
+            .unwrap()
+    );
+    drained(&fx.store, Duration::from_secs(60)).await;
+    assert_once_in_order(&read_back(&js, &settings.stream_name).await, &written);
     relay.stop().await;
 }
 
@@ -468,7 +514,7 @@ async fn a_relay_that_stops_renewing_its_lease_is_replaced() {
     wait_for(
         "the events relayed after the takeover",
         Duration::from_secs(30),
-        async || outbox_left(&fx.store).await == 0,
+        async || lag(&fx.store).await == 0,
     )
     .await;
     assert_once_in_order(&read_back(&js, &settings.stream_name).await, &written);

@@ -38,7 +38,7 @@ pub struct CommonConfig {
     #[arg(long, env = "TENURE_DB_WRITERS", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub db_writers: u16,
 
-    /// How often the outbox relay polls when nothing woke it, in milliseconds.
+    /// How often the relay polls when nothing woke it, in milliseconds.
     #[arg(long, env = "TENURE_RELAY_POLL_MS", default_value_t = 500, value_parser = clap::value_parser!(u64).range(10..=60_000))]
     pub relay_poll_ms: u64,
 

@@ -9,7 +9,7 @@
 //! - [`shutdown`]: one token that SIGTERM or Ctrl-C cancels, passed to every
 //!   server and loop.
 //! - [`nats`]: a NATS connection that survives the server being away.
-//! - [`operations`]: operator commands: dead letters and parked outbox rows.
+//! - [`operations`]: operator commands: dead letters, and events the relay parked.
 //! - [`request`] and [`request_id`]: who calls, and the idempotency key a
 //!   command carries, read and checked at the edge.
 

@@ -3,7 +3,8 @@
 use std::time::Duration;
 
 /// A client that keeps retrying while the server is away, at start and later.
-/// Commands keep succeeding meanwhile: the outbox holds their events.
+/// Commands keep succeeding meanwhile: the relay publishes their events once
+/// the server is back.
 pub use async_nats::{Client, ConnectError};
 
 /// Connects to the server or cluster `urls`: one URL, or several separated

@@ -1,12 +1,13 @@
 //! Operator commands every service binary offers: its consumers' dead
-//! letters and its relay's parked outbox rows, from the command line.
+//! letters and the events its relay parked, from the command line.
 //!
 //! ```text
 //! tenure-<service> dead-letters list [--consumer NAME] [--all]
 //! tenure-<service> dead-letters redrive ID
 //! tenure-<service> dead-letters discard ID
-//! tenure-<service> outbox parked
-//! tenure-<service> outbox unpark ID
+//! tenure-<service> relay parked
+//! tenure-<service> relay unpark ID
+//! tenure-<service> relay lag
 //! ```
 //! Redrive and discard take effect in the running service within its
 //! consumers' parked interval; nothing here needs the service stopped.
@@ -16,7 +17,7 @@ use std::io::Write;
 use clap::Subcommand;
 use sqlx::PgPool;
 use tenure_kernel::consumer::operations::{self as dead_letters, OperationError};
-use tenure_kernel::relay::operations as outbox;
+use tenure_kernel::relay::operations as relay;
 
 /// What to do with a consumer's dead letters.
 #[derive(Debug, Clone, Subcommand)]
@@ -41,20 +42,23 @@ pub enum DeadLetterCommand {
     Discard { id: i64 },
 }
 
-/// What to do with outbox rows JetStream refused every time.
+/// What to do with events JetStream refused every time, and the relay's lag.
 #[derive(Debug, Clone, Subcommand)]
-pub enum OutboxCommand {
-    /// Lists the parked rows and how many rows of their streams wait behind them.
+pub enum RelayCommand {
+    /// Lists the parked events and how many events of their streams wait behind them.
     Parked,
-    /// Puts a parked row back in line for the relay (after its cause was fixed).
+    /// Puts a parked event (by its id in the list) back in line for the
+    /// relay, after its cause was fixed.
     Unpark { id: i64 },
+    /// How many events wait for the relay, and how many it holds back.
+    Lag,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum OperationsError {
     #[error(transparent)]
     DeadLetter(#[from] OperationError),
-    #[error("no parked outbox row {0}")]
+    #[error("no parked event {0}")]
     NoParkedRow(i64),
     #[error("database operation failed")]
     Database(#[from] sqlx::Error),
@@ -119,16 +123,16 @@ pub async fn dead_letters(
     Ok(())
 }
 
-/// Runs an outbox command, printing its result to `out`.
-pub async fn outbox(
+/// Runs a relay command, printing its result to `out`.
+pub async fn relay(
     pool: &PgPool,
-    command: &OutboxCommand,
+    command: &RelayCommand,
     out: &mut impl Write,
 ) -> Result<(), OperationsError> {
     match command {
-        OutboxCommand::Parked => {
+        RelayCommand::Parked => {
             writeln!(out, "id\tstream\tversion\tparked at\twaiting behind\terror")?;
-            for row in outbox::list_parked(pool).await? {
+            for row in relay::list_parked(pool).await? {
                 writeln!(
                     out,
                     "{}\t{}\t{}\t{}\t{}\t{}",
@@ -141,11 +145,17 @@ pub async fn outbox(
                 )?;
             }
         }
-        OutboxCommand::Unpark { id } => {
-            if !outbox::unpark(pool, *id).await? {
+        RelayCommand::Unpark { id } => {
+            if !relay::unpark(pool, *id).await? {
                 return Err(OperationsError::NoParkedRow(*id));
             }
-            writeln!(out, "outbox row {id} back in line for the relay")?;
+            writeln!(out, "event {id} back in line for the relay")?;
+        }
+        RelayCommand::Lag => {
+            let behind = relay::lag(pool).await?;
+            let held = relay::held(pool).await?;
+            writeln!(out, "behind\theld")?;
+            writeln!(out, "{behind}\t{held}")?;
         }
     }
     Ok(())

@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 
 use clap::{Parser, Subcommand};
 use tenure_runtime::CommonConfig;
-use tenure_runtime::operations::{DeadLetterCommand, OutboxCommand};
+use tenure_runtime::operations::{DeadLetterCommand, RelayCommand};
 
 /// Employment and the person at work.
 #[derive(Debug, Clone, Parser)]
@@ -36,10 +36,11 @@ pub enum Command {
         #[command(subcommand)]
         command: DeadLetterCommand,
     },
-    /// Outbox rows JetStream refused every time: list them, or put one back.
-    Outbox {
+    /// The relay: events JetStream refused every time (list them, or put
+    /// one back) and how far it is behind.
+    Relay {
         #[command(subcommand)]
-        command: OutboxCommand,
+        command: RelayCommand,
     },
 }
 

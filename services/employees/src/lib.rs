@@ -12,7 +12,7 @@
 //! - [`reactions`]: other services' events (offboarding completed, alumnus
 //!   rehired) turned into commands, exactly once.
 //!
-//! [`start`] runs the gRPC server, the outbox relay to JetStream, the
+//! [`start`] runs the gRPC server, the relay to JetStream, the
 //! cross-replica notifier and the reactions' consumers until shutdown;
 //! `rebuild` rebuilds the read models.
 
@@ -91,9 +91,9 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Serv
             let out = &mut std::io::stdout();
             Ok(operations::dead_letters(store.pool(), command, out).await?)
         }
-        Some(Command::Outbox { command }) => {
+        Some(Command::Relay { command }) => {
             let store = open_store(&config).await?;
-            Ok(operations::outbox(store.pool(), command, &mut std::io::stdout()).await?)
+            Ok(operations::relay(store.pool(), command, &mut std::io::stdout()).await?)
         }
         Some(Command::Serve) | None => start(&config, shutdown).await?.wait().await,
     }

@@ -98,17 +98,22 @@ where
     }
 }
 
-/// Waits until the relay has emptied the outbox; fails on a parked row.
+/// Waits until the relay's checkpoint is past every event; fails on a
+/// parked event.
 pub async fn relayed(pool: &PgPool) -> anyhow::Result<()> {
-    eventually("the outbox is relayed", CATCH_UP, async || {
-        let (outbox, parked): (i64, i64) = sqlx::query_as(
-            "SELECT (SELECT count(*) FROM employees.outbox), \
-                    (SELECT count(*) FROM employees.outbox_parked)",
+    eventually("every event is relayed", CATCH_UP, async || {
+        let (behind, held, parked): (i64, i64, i64) = sqlx::query_as(
+            "SELECT (SELECT count(*) FROM employees.events e \
+                     WHERE (e.tx_id, e.position) > \
+                           (SELECT c.tx_id::text::xid8, c.position FROM employees.checkpoints c \
+                            WHERE c.name = 'relay')), \
+                    (SELECT count(*) FROM employees.relay_held), \
+                    (SELECT count(*) FROM employees.relay_held WHERE error IS NOT NULL)",
         )
         .fetch_one(pool)
         .await?;
-        ensure!(parked == 0, "{parked} outbox rows were parked as refused");
-        Ok(outbox == 0)
+        ensure!(parked == 0, "{parked} events were parked as refused");
+        Ok(behind == 0 && held == 0)
     })
     .await
 }

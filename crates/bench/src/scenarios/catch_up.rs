@@ -73,7 +73,7 @@ pub async fn run(plan: &Plan) -> anyhow::Result<Outcome> {
     development.terminate().await?;
 
     let tenant = Uuid::now_v7();
-    let seeder = Seeder::connect(&servers.database_url, tenant, true).await?;
+    let seeder = Seeder::connect(&servers.database_url, tenant).await?;
     let seeding = Instant::now();
     let people = seeder.seed(events, EVENTS_PER_STREAM, |_| {}).await?;
     seeder.analyze().await?;

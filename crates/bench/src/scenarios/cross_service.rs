@@ -7,7 +7,7 @@
 //! [`crate::arrivals`]). The baseline is a raw pipe at the same rate: publish
 //! to JetStream (OK = the ack), a plain pull consumer inserting batches into a
 //! table with the same trigger — the part of the path that crossing services
-//! over JetStream cannot avoid (Tenure adds the outbox relay hop before it).
+//! over JetStream cannot avoid (Tenure adds the relay hop before it).
 //! A plain NATS subscription on the hire subject splits Tenure's time into
 //! the relay hop (OK → published) and the consumer hop (published → row); the
 //! consumer hop compares directly with the raw pipe.

@@ -3,7 +3,7 @@
 //!
 //! - [`write`]: HireEmployee over gRPC in a closed loop vs one-row commits and the app layer.
 //! - [`long_streams`]: command latency on streams of 100 to 10,000 events.
-//! - [`relay`]: an outbox of stored events reaching JetStream after an outage vs raw publishing.
+//! - [`relay`]: a backlog of stored events reaching JetStream after an outage vs raw publishing.
 //! - [`cross_service`]: OK of a hire to its row in the development read model vs a raw JetStream pipe.
 //! - [`rebuild`]: `tenure-employees rebuild` over many events: rate and peak RSS.
 //! - [`footprint`]: idle RSS and size of the service binaries.

@@ -56,7 +56,7 @@ pub async fn run(plan: &Plan) -> anyhow::Result<Outcome> {
         .context("rebuild of the empty store (migrates it)")?;
 
     let tenant = Uuid::now_v7();
-    let seeder = Seeder::connect(&infra.database.url, tenant, false).await?;
+    let seeder = Seeder::connect(&infra.database.url, tenant).await?;
     let reader = pool(&infra.database.url, 1).await?;
     let mut outcome = Outcome::default();
     let (mut stored, mut employees) = (0, 0);

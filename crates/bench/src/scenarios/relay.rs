@@ -4,8 +4,8 @@
 //!
 //! The employees service runs against a NATS server of the bench's own. One
 //! hire proves the relay publishes; then the server stops, the events go
-//! straight into the store and its outbox (see [`crate::seed`]: large
-//! multi-row inserts, as an append writes them; then `ANALYZE`), and the server restarts on
+//! straight into the store (see [`crate::seed`]: large multi-row inserts,
+//! as an append writes them; then `ANALYZE`), and the server restarts on
 //! the same port and store. The bench polls the stream's message count.
 //! The baseline publishes messages with the same payloads and the same
 //! headers the relay sends (`Nats-Msg-Id` included) into a fresh stream
@@ -91,7 +91,7 @@ async fn run_on(plan: &Plan, binary: &NatsBinary) -> anyhow::Result<Outcome> {
     drop(client);
 
     nats.stop().await?;
-    let seeder = Seeder::connect(&database.url, tenant.0, true).await?;
+    let seeder = Seeder::connect(&database.url, tenant.0).await?;
     let mut messages = Vec::with_capacity(plan.relay_events as usize);
     let seeding = Instant::now();
     seeder
@@ -120,7 +120,7 @@ async fn run_on(plan: &Plan, binary: &NatsBinary) -> anyhow::Result<Outcome> {
             return Err(error.context("the relay did not deliver every event after NATS returned"));
         }
     };
-    outcome.check(outbox_drained(&seeder, Duration::from_secs(30)).await);
+    outcome.check(relay_caught_up(&seeder, Duration::from_secs(30)).await);
     tokio::time::sleep(Duration::from_millis(500)).await;
     let stored = publish::stored(&client, &stream).await?;
     if stored != expected {
@@ -147,7 +147,7 @@ async fn run_on(plan: &Plan, binary: &NatsBinary) -> anyhow::Result<Outcome> {
     let drain = relayed.done.duration_since(relayed.first.unwrap_or(up));
     let n = plan.relay_events as f64;
     outcome.notes.push(format!(
-        "relay on {binary}: {} events seeded into events+outbox in {:.1} s while NATS was down; NATS restart took {:.0} ms \
+        "relay on {binary}: {} events seeded into the store in {:.1} s while NATS was down; NATS restart took {:.0} ms \
          until it accepted connections; times count from then",
         plan.relay_events,
         seeded_in.as_secs_f64(),
@@ -238,16 +238,18 @@ async fn wait_for_count(
     anyhow::bail!("stream {stream} holds {last} of {expected} messages after {timeout:?}")
 }
 
-/// Waits until the relay has deleted every outbox row (they go only after the ack).
-async fn outbox_drained(seeder: &Seeder, timeout: Duration) -> anyhow::Result<()> {
+/// Waits until the relay's checkpoint is past every event (it moves only after the acks).
+async fn relay_caught_up(seeder: &Seeder, timeout: Duration) -> anyhow::Result<()> {
     let started = Instant::now();
     loop {
-        let left = seeder.outbox().await?;
+        let left = seeder.relay_lag().await?;
         if left == 0 {
             return Ok(());
         }
         if started.elapsed() > timeout {
-            anyhow::bail!("{left} outbox rows left {timeout:?} after every event was on JetStream");
+            anyhow::bail!(
+                "{left} events behind the relay's checkpoint {timeout:?} after every event was on JetStream"
+            );
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }

@@ -7,7 +7,7 @@ use tracing::debug;
 
 use crate::store::EventStore;
 
-/// Sends `NOTIFY <schema>_outbox` after appends in this process until shut down.
+/// Sends `NOTIFY <schema>_appended` after appends in this process until shut down.
 pub async fn run(store: EventStore, shutdown: CancellationToken) {
     let channel = super::channel(&store.settings().schema);
     loop {

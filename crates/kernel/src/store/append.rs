@@ -15,7 +15,7 @@ const VERSION_GUARD: &str = "events_pkey";
 
 impl EventStore {
     /// Appends `events` after `expected_version` (0 for a new stream), inside a
-    /// transaction from [`EventStore::begin`], and queues them for the relay.
+    /// transaction from [`EventStore::begin`].
     ///
     /// A race with another append of the same version ends in
     /// [`AppendError::Conflict`] and leaves the transaction aborted: roll it back.

@@ -1,4 +1,4 @@
--- One statement writes the events and queues them for the relay.
+-- One statement writes the events; the relay reads them from the table.
 -- A concurrent append of the same version fails on events_pkey.
 --
 -- `behind` keeps each stream's versions in global (tx_id, position) order: an
@@ -18,8 +18,5 @@ WITH behind AS (
     WHERE NOT EXISTS (SELECT 1 FROM behind)
     ORDER BY e.ordinal
     RETURNING stream_id, version, position, tx_id, recorded_at
-), queued AS (
-    INSERT INTO outbox (tenant_id, stream_id, version)
-    SELECT $1, stream_id, version FROM appended ORDER BY version
 )
 SELECT version, position, tx_id::text::bigint AS tx_id, recorded_at FROM appended ORDER BY version

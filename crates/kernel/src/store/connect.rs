@@ -9,7 +9,7 @@ use sqlx::{Connection, Executor, PgConnection, PgPool};
 
 use super::{EventStore, StoreSettings};
 
-/// The kernel's own tables (events, snapshots, outbox, inbox, …), versions below 100.
+/// The kernel's own tables (events, snapshots, checkpoints, inbox, …), versions below 100.
 static KERNEL_MIGRATIONS: Migrator = sqlx::migrate!("./migrations");
 
 #[derive(Debug, thiserror::Error)]

@@ -1,4 +1,4 @@
-//! Wakes the outbox relay as soon as events are committed.
+//! Wakes the relay as soon as events are committed.
 //!
 //! A `NOTIFY` inside the append transaction would serialize all committing
 //! appenders on PostgreSQL's notification queue lock. Instead the committing

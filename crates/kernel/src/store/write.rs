@@ -1,5 +1,5 @@
 //! The command path's one statement: the appenders' lock, the events, the
-//! relay's queue, the request log, snapshots and inline read-model rows of
+//! request log, snapshots and inline read-model rows of
 //! one or more commands, written in a single round trip and (outside a
 //! transaction) a single commit.
 //!
@@ -119,10 +119,7 @@ impl WriteStatement {
                     WITH ORDINALITY AS e(event_id, tenant_id, stream_id, version, event_type, schema_version, \
                       payload, actor, correlation_id, causation_id, traceparent, ordinal) \
                ORDER BY e.ordinal \
-               RETURNING tenant_id, stream_id, version, position, tx_id, recorded_at \
-             ), queued AS ( \
-               INSERT INTO outbox (tenant_id, stream_id, version) \
-               SELECT tenant_id, stream_id, version FROM appended ORDER BY tx_id, position \
+               RETURNING stream_id, version, position, tx_id, recorded_at \
              ), logged AS ( \
                INSERT INTO command_log (tenant_id, request_id, stream_id, version, stream_type, \
                                         command_kind, fingerprint) \
