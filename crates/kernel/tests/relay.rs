@@ -241,6 +241,47 @@ async fn events_appended_while_nats_is_down_all_arrive_once_and_in_stream_order(
 
 /// NATS goes away with a batch in flight and stays away for longer than the
 /// relay waits for an ack: publishes time out after later ones were sent.
+/// Events committed with no wake-up at all (another writer of the store,
+/// with no replica relaying to notify): the relay finds them by polling,
+/// while its checkpoint tick keeps turning its loop far more often.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn events_appended_without_a_wake_up_are_found_by_the_poll() {
+    let Shared {
+        fx,
+        nats,
+        client,
+        js,
+    } = Shared::connect().await;
+    let settings = settings(&nats.subject_root());
+    let relay = start_relay(&fx.store, &client, &settings);
+    let streams: Vec<Uuid> = (0..3).map(|_| Uuid::now_v7()).collect();
+    let first = append(&fx.store, &streams[..1], 0..1, no_padding).await;
+    drained(&fx.store, Duration::from_secs(30)).await;
+
+    let ctx = CommandContext::new(Uuid::now_v7(), "test");
+    let mut written = first;
+    for stream in &streams[1..] {
+        let mut tx = fx.store.begin().await.unwrap();
+        let recorded = fx
+            .store
+            .append(
+                &mut tx,
+                "ledger",
+                *stream,
+                0,
+                &ctx.metadata,
+                &[LedgerEvent::Deposited { amount: 1 }],
+            )
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        written.insert(recorded[0].event_id, (*stream, recorded[0].version));
+    }
+    drained(&fx.store, Duration::from_secs(30)).await;
+    assert_once_in_order(&read_back(&js, &settings.stream_name).await, &written);
+    relay.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn nats_gone_longer_than_the_ack_timeout_mid_batch_loses_and_reorders_nothing() {
     let fx = support::store().await;

@@ -130,6 +130,10 @@ pub(crate) async fn run(
     let mut reading: Option<BoxFuture<'static, Result<Result<Page, sqlx::Error>, _>>> = None;
     let mut reading_fresh = false;
     let mut caught_up = false;
+    // When an idle relay reads again without a wake-up. A deadline, not a
+    // sleep made anew each turn: the checkpoint tick turns the loop more
+    // often than `poll`, and would otherwise put the poll off for ever.
+    let mut poll_at = tokio::time::Instant::now();
     let mut buffer: VecDeque<ReadEvent> = VecDeque::new();
     let mut in_flight: VecDeque<InFlight> = VecDeque::new();
     let mut probing = true;
@@ -223,6 +227,9 @@ pub(crate) async fn run(
                 // wake-up says otherwise.
                 horizon = full.then_some(page.horizon);
                 caught_up = !full && reading_fresh;
+                if caught_up {
+                    poll_at = tokio::time::Instant::now() + poll;
+                }
             }
             acked = async {
                 let front = in_flight.front_mut().expect("an event in flight");
@@ -259,7 +266,7 @@ pub(crate) async fn run(
                     relayed += 1;
                 }
             }
-            _ = wait_for_work(store, listener, poll), if idle => {
+            _ = wait_for_work(store, listener, poll_at), if idle => {
                 caught_up = false;
                 horizon = None;
             }
@@ -288,8 +295,12 @@ async fn release_held(attempt: &Attempt<'_>, last_sequence: &mut u64) -> Result<
 }
 
 /// Resolves on an append in this process, a `NOTIFY` from another replica,
-/// or after `poll`.
-async fn wait_for_work(store: &EventStore, listener: &mut Option<PgListener>, poll: Duration) {
+/// or at `poll_at`.
+async fn wait_for_work(
+    store: &EventStore,
+    listener: &mut Option<PgListener>,
+    poll_at: tokio::time::Instant,
+) {
     let notified = async {
         match listener.as_mut() {
             Some(listener) => {
@@ -303,6 +314,6 @@ async fn wait_for_work(store: &EventStore, listener: &mut Option<PgListener>, po
     tokio::select! {
         _ = store.signal().wait_local() => {}
         _ = notified => {}
-        _ = tokio::time::sleep(poll) => {}
+        _ = tokio::time::sleep_until(poll_at) => {}
     }
 }
