@@ -25,12 +25,24 @@ async fn wait_for(what: &str, deadline: Duration, mut done: impl AsyncFnMut() ->
 }
 
 /// Appends `versions` deposits to each of `streams`, round-robin, one
-/// transaction each; returns event id → (stream, version).
+/// transaction each, waking the relay after each; returns event id →
+/// (stream, version).
 async fn append(
     store: &EventStore,
     streams: &[Uuid],
     versions: std::ops::Range<i64>,
     amount_bytes: impl Fn(Uuid, i64) -> usize,
+) -> HashMap<Uuid, (Uuid, i64)> {
+    append_waking(store, streams, versions, amount_bytes, true).await
+}
+
+/// [`append`], waking the relay after each append only when `wake`.
+async fn append_waking(
+    store: &EventStore,
+    streams: &[Uuid],
+    versions: std::ops::Range<i64>,
+    amount_bytes: impl Fn(Uuid, i64) -> usize,
+    wake: bool,
 ) -> HashMap<Uuid, (Uuid, i64)> {
     let ctx = CommandContext::new(Uuid::now_v7(), "test");
     let mut written = HashMap::new();
@@ -48,7 +60,9 @@ async fn append(
                 .await
                 .unwrap();
             tx.commit().await.unwrap();
-            store.signal().appended();
+            if wake {
+                store.signal().appended();
+            }
             written.insert(recorded[0].event_id, (*stream, recorded[0].version));
         }
     }
@@ -258,25 +272,8 @@ async fn events_appended_without_a_wake_up_are_found_by_the_poll() {
     let first = append(&fx.store, &streams[..1], 0..1, no_padding).await;
     drained(&fx.store, Duration::from_secs(30)).await;
 
-    let ctx = CommandContext::new(Uuid::now_v7(), "test");
     let mut written = first;
-    for stream in &streams[1..] {
-        let mut tx = fx.store.begin().await.unwrap();
-        let recorded = fx
-            .store
-            .append(
-                &mut tx,
-                "ledger",
-                *stream,
-                0,
-                &ctx.metadata,
-                &[LedgerEvent::Deposited { amount: 1 }],
-            )
-            .await
-            .unwrap();
-        tx.commit().await.unwrap();
-        written.insert(recorded[0].event_id, (*stream, recorded[0].version));
-    }
+    written.extend(append_waking(&fx.store, &streams[1..], 0..1, no_padding, false).await);
     drained(&fx.store, Duration::from_secs(30)).await;
     assert_once_in_order(&read_back(&js, &settings.stream_name).await, &written);
     relay.stop().await;
